@@ -1,0 +1,91 @@
+"""The codecs of the spec (lz4 block with size prefix, zlib), bounded by the decoder limits."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import Final
+
+import lz4.block
+
+from .constants import CODEC_LZ4, CODEC_ZLIB, LZ4_SIZE_PREFIX_BYTES
+from .errors import InvalidCompressedData, LimitExceeded, UnknownCodec
+from .limits import Limits
+from .model import Buffer
+
+__all__ = ["SUPPORTED_CODECS", "compress", "decompress"]
+
+#: The codecs this implementation decodes and encodes: lz4 (required, CP-1), zlib (CP-2).
+SUPPORTED_CODECS: Final = (CODEC_LZ4, CODEC_ZLIB)
+
+_LZ4_PREFIX = struct.Struct("<I")
+
+
+def compress(codec: str, data: Buffer) -> bytes:
+    """Compress one frame with a supported codec (CP-1, CP-2)."""
+    if codec == CODEC_LZ4:
+        out: bytes = lz4.block.compress(data, store_size=True)
+        return out
+    if codec == CODEC_ZLIB:
+        return zlib.compress(data)
+    msg = f"codec {codec!r} is not one of {SUPPORTED_CODECS}"
+    raise UnknownCodec(msg, requirement="CP-2")
+
+
+def _check_size(declared: int, compressed: int, limits: Limits) -> None:
+    if declared > limits.max_decompressed_bytes:
+        msg = (
+            f"frame declares {declared} decompressed bytes, "
+            f"over max_decompressed_bytes={limits.max_decompressed_bytes}"
+        )
+        raise LimitExceeded(msg, limit="max_decompressed_bytes", requirement="CP-5")
+    if declared > limits.max_decompression_ratio * max(compressed, 1):
+        msg = (
+            f"frame declares {declared} bytes from {compressed} compressed bytes, "
+            f"over max_decompression_ratio={limits.max_decompression_ratio}"
+        )
+        raise LimitExceeded(msg, limit="max_decompression_ratio", requirement="CP-5")
+
+
+def _lz4_decompress(data: Buffer, limits: Limits) -> bytes:
+    view = memoryview(data)
+    if view.nbytes < LZ4_SIZE_PREFIX_BYTES + 1:
+        msg = f"lz4 frame of {view.nbytes} bytes is shorter than its size prefix and one token"
+        raise InvalidCompressedData(msg, requirement="CP-1")
+    (declared,) = _LZ4_PREFIX.unpack_from(view)
+    _check_size(declared, view.nbytes - LZ4_SIZE_PREFIX_BYTES, limits)
+    try:
+        out: bytes = lz4.block.decompress(view)
+    except lz4.block.LZ4BlockError as exc:
+        msg = f"lz4 block does not decompress to its declared {declared} bytes: {exc}"
+        raise InvalidCompressedData(msg, requirement="CP-4") from exc
+    return out
+
+
+def _zlib_decompress(data: Buffer, limits: Limits) -> bytes:
+    compressed = memoryview(data).nbytes
+    ceiling = min(
+        limits.max_decompressed_bytes, limits.max_decompression_ratio * max(compressed, 1)
+    )
+    stream = zlib.decompressobj()
+    try:
+        out = stream.decompress(data, ceiling + 1)
+    except zlib.error as exc:
+        msg = f"zlib stream does not decompress: {exc}"
+        raise InvalidCompressedData(msg, requirement="CP-4") from exc
+    if len(out) > ceiling:
+        _check_size(len(out), compressed, limits)
+    if not stream.eof or stream.unused_data:
+        msg = "zlib stream is truncated or followed by extra bytes"
+        raise InvalidCompressedData(msg, requirement="CP-4")
+    return out
+
+
+def decompress(codec: str, data: Buffer, limits: Limits) -> bytes:
+    """Decompress one frame, checking sizes against `limits` before allocating (CP-4, CP-5)."""
+    if codec == CODEC_LZ4:
+        return _lz4_decompress(data, limits)
+    if codec == CODEC_ZLIB:
+        return _zlib_decompress(data, limits)
+    msg = f"codec {codec!r} is not supported here (supported: {', '.join(SUPPORTED_CODECS)})"
+    raise UnknownCodec(msg, requirement="CP-2")

@@ -1,0 +1,286 @@
+"""The placeholder-v1 encoder: message in, canonical frame list out (spec/canonical.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import msgpack
+
+from .codecs import SUPPORTED_CODECS, compress
+from .constants import (
+    BYTESTRING_THRESHOLD,
+    DEFAULT_SHARD_SIZE,
+    HEADER_COMPRESSION,
+    HEADER_COUNT,
+    HEADER_DESERIALIZE,
+    HEADER_LENGTHS,
+    KEY_FCOUNT,
+    KEY_FINDEX,
+    KEY_HEADER,
+    REFERENCE_MAX_COMPRESS_RATIO,
+    REFERENCE_MIN_COMPRESS_SIZE,
+    SMALL_HEADER_COMPRESSION,
+)
+from .errors import LimitExceeded, UnencodableValue
+from .limits import DEFAULT_LIMITS, Limits
+from .model import Buffer, Float32, Materialized, Offloaded
+from .payload import check_key
+from .wire import frame_view
+
+__all__ = ["encode"]
+
+_INT_MIN: Final = -(2**63)
+_INT_MAX: Final = 2**64 - 1
+_SCALARS: Final = frozenset({type(None), bool, str, float})
+_BINARY: Final = frozenset({bytes, bytearray, memoryview})
+_TRANSPORT: Final = frozenset(
+    {HEADER_COUNT, HEADER_DESERIALIZE, HEADER_LENGTHS, HEADER_COMPRESSION}
+)
+
+
+def _unencodable(message: str, requirement: str) -> UnencodableValue:
+    return UnencodableValue(message, requirement=requirement)
+
+
+class _Encoding:
+    """State of one encode: the options, the offload area being built, and what was seen."""
+
+    __slots__ = ("codec", "float32", "frames", "max_depth", "shard_size")
+
+    def __init__(self, codec: str | None, shard_size: int, max_depth: int) -> None:
+        self.codec = codec
+        self.shard_size = shard_size
+        self.max_depth = max_depth
+        self.frames: list[Buffer] = []
+        self.float32 = False
+
+    # -- the message tree, in pre-order (CE-3) ------------------------------------------------
+
+    def value(self, value: Any, depth: int, path: str) -> Any:
+        kind = type(value)
+        if kind in _SCALARS:
+            return value
+        if kind is int:
+            if not _INT_MIN <= value <= _INT_MAX:
+                raise _unencodable(f"{path}: integer {value} is outside [-2**63, 2**64-1]", "PL-4")
+            return value
+        if kind is Float32:
+            self.float32 = True
+            return value
+        if kind in _BINARY:
+            view = frame_view(value)
+            if view.nbytes > BYTESTRING_THRESHOLD:
+                return self.raw_bytestring(value, depth)
+            return value
+        if kind is dict or kind is list or kind is tuple or isinstance(value, Mapping):
+            return self.container(value, depth, path, in_header=False)
+        if kind is Offloaded:
+            return self.forwarded(value, depth, path)
+        if kind is Materialized:
+            return self.materialized(value, depth, path)
+        raise _unencodable(f"{path}: {kind.__name__} is not a msgpack value of the profile", "PL-1")
+
+    def container(self, value: Any, depth: int, path: str, *, in_header: bool) -> Any:
+        if depth > self.max_depth:
+            msg = f"{path}: nesting depth {depth} is over max_depth={self.max_depth}"
+            raise LimitExceeded(msg, limit="max_depth", requirement="PL-11")
+        visit = self.header_value if in_header else self.value
+        if type(value) is list or type(value) is tuple:
+            return [visit(item, depth + 1, f"{path}[{i}]") for i, item in enumerate(value)]
+        if KEY_HEADER in value or KEY_FINDEX in value or KEY_FCOUNT in value:
+            msg = f"{path}: a map uses a reserved key (_$header, _$findex, _$fcount)"
+            raise _unencodable(msg, "PH-11")
+        out = {}
+        for key, item in value.items():
+            if not check_key(key) or (type(key) is int and not _INT_MIN <= key <= _INT_MAX):
+                msg = f"{path}: map key {key!r:.40} of type {type(key).__name__} is not allowed"
+                raise _unencodable(msg, "PL-6")
+            out[key] = visit(item, depth + 1, f"{path}[{key!r:.20}]")
+        return out
+
+    def header_value(self, value: Any, depth: int, path: str) -> Any:
+        """A value inside a header: like `value`, but nothing is offloaded (PH-7, HD-7)."""
+        kind = type(value)
+        if kind is Offloaded or kind is Materialized:
+            raise _unencodable(f"{path}: an offloaded value inside a header", "PH-7")
+        if kind in _BINARY:
+            frame_view(value)
+            return value
+        if kind is dict or kind is list or kind is tuple or isinstance(value, Mapping):
+            return self.container(value, depth, path, in_header=True)
+        return self.value(value, depth, path)
+
+    # -- offloaded values -----------------------------------------------------------------------
+
+    def placeholder(
+        self, header: dict[Any, Any], frames: Sequence[Buffer], depth: int, path: str
+    ) -> dict[str, Any]:
+        if depth > self.max_depth:
+            msg = f"{path}: nesting depth {depth} is over max_depth={self.max_depth}"
+            raise LimitExceeded(msg, limit="max_depth", requirement="PL-11")
+        checked = self.container(header, depth + 1, f"{path}.header", in_header=True)
+        index = len(self.frames)
+        self.frames.extend(frames)
+        return {KEY_HEADER: checked, KEY_FINDEX: index, KEY_FCOUNT: len(frames)}
+
+    def shards(self, frames: Sequence[Buffer]) -> tuple[list[Buffer], list[str | None]]:
+        """Split frames at the shard size (CE-7) and compress what the reference would (CP-10)."""
+        out: list[Buffer] = []
+        codecs: list[str | None] = []
+        size = self.shard_size
+        for frame in frames:
+            view = frame_view(frame)
+            if view.nbytes <= size:
+                pieces: list[Buffer] = [frame]
+            else:
+                pieces = [view[start : start + size] for start in range(0, view.nbytes, size)]
+            for piece in pieces:
+                packed, codec = self.maybe_compress(piece)
+                out.append(packed)
+                codecs.append(codec)
+        return out, codecs
+
+    def maybe_compress(self, piece: Buffer) -> tuple[Buffer, str | None]:
+        codec = self.codec
+        size = memoryview(piece).nbytes
+        if codec is None or size < REFERENCE_MIN_COMPRESS_SIZE:
+            return piece, None
+        packed = compress(codec, piece)
+        if len(packed) > REFERENCE_MAX_COMPRESS_RATIO * size:
+            return piece, None
+        return packed, codec
+
+    def materialized(self, value: Materialized, depth: int, path: str) -> dict[str, Any]:
+        """A value in original form gets shards, compression and fresh transport keys (CE-5)."""
+        clash = [k for k in value.header if k in _TRANSPORT]
+        if clash:
+            msg = f"{path}: a Materialized header may not hold transport keys ({clash})"
+            raise _unencodable(msg, "CE-5")
+        shards, codecs = self.shards(value.frames)
+        header = dict(value.header)
+        header[HEADER_LENGTHS] = [frame_view(f).nbytes for f in value.frames]
+        header[HEADER_COMPRESSION] = codecs
+        header[HEADER_COUNT] = len(shards)
+        header[HEADER_DESERIALIZE] = False
+        return self.placeholder(header, shards, depth, path)
+
+    def raw_bytestring(self, value: Buffer, depth: int) -> dict[str, Any]:
+        """A bin over the threshold travels as a raw byte string (HD-10, CE-8)."""
+        shards, codecs = self.shards([value])
+        header = {
+            HEADER_LENGTHS: [frame_view(value).nbytes],
+            HEADER_COMPRESSION: codecs,
+            HEADER_COUNT: len(shards),
+            HEADER_DESERIALIZE: True,
+        }
+        return self.placeholder(header, shards, depth, "raw byte string")
+
+    def forwarded(self, value: Offloaded, depth: int, path: str) -> dict[str, Any]:
+        """A value in wire form passes through; missing transport keys are filled in (CE-5)."""
+        frames = value.frames
+        header = dict(value.header)
+        sizes = [frame_view(f).nbytes for f in frames]
+        count = header.get(HEADER_COUNT, len(frames))
+        if type(count) is not int or count != len(frames):
+            msg = f"{path}: header count {count!r:.20} differs from its {len(frames)} frames"
+            raise _unencodable(msg, "PH-10")
+        codecs = header.get(HEADER_COMPRESSION)
+        if codecs is not None and (
+            type(codecs) not in (list, tuple)
+            or len(codecs) != len(frames)
+            or not all(c is None or type(c) is str for c in codecs)
+        ):
+            msg = f"{path}: header compression must list str-or-nil for each of its frames"
+            raise _unencodable(msg, "HD-5")
+        compressed = codecs is not None and any(c is not None for c in codecs)
+        if HEADER_LENGTHS in header:
+            lengths = header[HEADER_LENGTHS]
+            if type(lengths) not in (list, tuple) or not all(
+                type(n) is int and n >= 0 for n in lengths
+            ):
+                raise _unencodable(f"{path}: header lengths must be non-negative ints", "HD-4")
+            if not compressed and sum(lengths) != sum(sizes):
+                msg = f"{path}: lengths add up to {sum(lengths)}, the frames hold {sum(sizes)}"
+                raise _unencodable(msg, "CP-6")
+        elif compressed:
+            msg = f"{path}: compressed frames need 'lengths' (original sizes are unknown)"
+            raise _unencodable(msg, "HD-4")
+        else:
+            header[HEADER_LENGTHS] = sizes
+        header[HEADER_COUNT] = len(frames)
+        deserialize = header.setdefault(HEADER_DESERIALIZE, False)
+        if type(deserialize) is not bool:
+            raise _unencodable(f"{path}: header deserialize must be a bool", "HD-3")
+        return self.placeholder(header, frames, depth, path)
+
+
+def _pack(tree: Any, float32: bool) -> bytes:
+    """msgpack with shortest forms (CE-1); float32 values need the token-by-token packer."""
+    try:
+        if not float32:
+            return msgpack.packb(tree, use_bin_type=True)
+        return _pack_with_float32(tree)
+    except (OverflowError, UnicodeEncodeError, ValueError, TypeError) as exc:
+        msg = f"msgpack cannot encode the message: {exc}"
+        raise _unencodable(msg, "PL-1") from exc
+
+
+def _pack_with_float32(tree: Any) -> bytes:
+    packer = msgpack.Packer(use_bin_type=True, autoreset=True)
+    single = msgpack.Packer(use_bin_type=True, use_single_float=True, autoreset=True)
+    out: list[bytes] = []
+    stack: list[Any] = [tree]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            out.append(packer.pack_map_header(len(item)))
+            for key, value in reversed(list(item.items())):
+                stack.append(value)
+                stack.append(key)
+        elif kind is list or kind is tuple:
+            out.append(packer.pack_array_header(len(item)))
+            stack.extend(reversed(item))
+        elif kind is Float32:
+            out.append(single.pack(float(item)))
+        else:
+            out.append(packer.pack(item))
+    return b"".join(out)
+
+
+def encode(
+    message: Any,
+    *,
+    compression: str | None = None,
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    limits: Limits = DEFAULT_LIMITS,
+) -> list[Buffer]:
+    """Encode a message into its canonical frame list (spec/canonical.md).
+
+    `message` is a map or an array (a batch) of plain values, `Offloaded` values (passed
+    through, CE-5) and `Materialized` values (split at `shard_size` and, with `compression`,
+    compressed, CE-7/CE-8). Frames of offloaded values are returned as given or as views of
+    them, never copied. Raises `UnencodableValue` for a message outside the profile, and
+    `LimitExceeded` for nesting deeper than `limits.max_depth`.
+    """
+    if compression is not None and compression not in SUPPORTED_CODECS:
+        msg = f"compression must be None or one of {SUPPORTED_CODECS}, not {compression!r}"
+        raise ValueError(msg)
+    if type(shard_size) is not int or shard_size < 1:
+        msg = f"shard_size must be a positive int, not {shard_size!r}"
+        raise ValueError(msg)
+    kind = type(message)
+    if not (kind is dict or kind is list or kind is tuple or isinstance(message, Mapping)):
+        msg = f"a message is a map or an array, not {kind.__name__}"
+        raise _unencodable(msg, "PL-2")
+    state = _Encoding(compression, shard_size, limits.max_depth)
+    tree = state.container(message, 1, "$", in_header=False)
+    body = _pack(tree, state.float32)
+    small_header = b""
+    if compression is not None:
+        packed, codec = state.maybe_compress(body)
+        if codec is not None:
+            body = bytes(packed)
+            small_header = msgpack.packb({SMALL_HEADER_COMPRESSION: codec}, use_bin_type=True)
+    return [small_header, body, *state.frames]

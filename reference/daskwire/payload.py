@@ -1,0 +1,174 @@
+"""The msgpack profile of frames 0 and 1: one bounded parse that keeps float32 and checks keys."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, Final
+
+import msgpack
+
+from .errors import (
+    DaskwireError,
+    InvalidMapKey,
+    InvalidMsgpack,
+    LimitExceeded,
+    UnsupportedType,
+)
+from .model import Buffer, Float32
+
+__all__ = ["PairsHook", "check_key", "parse"]
+
+#: Called with the (key, value) pairs of every map, innermost first; returns the map's value.
+PairsHook = Callable[[list[tuple[Any, Any]]], Any]
+
+#: Map key types of the profile (PL-6); arrays are checked element by element.
+KEY_TYPES: Final = frozenset({str, bytes, int, type(None), tuple})
+
+# First bytes of msgpack tokens (msgpack spec "formats").
+_FLOAT32: Final = 0xCA
+_EXT: Final = frozenset({0xC7, 0xC8, 0xC9, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8})
+_MAPS: Final = frozenset({*range(0x80, 0x90), 0xDE, 0xDF})
+_ARRAYS: Final = frozenset({*range(0x90, 0xA0), 0xDC, 0xDD})
+#: Bytes whose presence sends a frame to the exact parser: float32 and ext markers.
+_NEEDS_EXACT: Final = re.compile(rb"[\xca\xc7-\xc9\xd4-\xd8]")
+#: Every byte that is not a container marker, for counting possible containers in one pass.
+_NOT_CONTAINER: Final = bytes(b for b in range(256) if b not in _MAPS and b not in _ARRAYS)
+
+
+def _reject_ext(code: int, data: bytes) -> Any:
+    msg = f"msgpack ext type {code} is not part of the profile"
+    raise UnsupportedType(msg, requirement="PL-9")
+
+
+def check_key(key: Any) -> bool:
+    """True when a map key has a type the profile allows (PL-6): str, bin, int, nil, arrays."""
+    kind = type(key)
+    if kind is tuple:
+        return all(check_key(item) for item in key)
+    return kind in KEY_TYPES
+
+
+def _depth_too_big(depth: int, max_depth: int) -> LimitExceeded:
+    msg = f"nesting depth {depth} is over max_depth={max_depth}"
+    return LimitExceeded(msg, limit="max_depth", requirement="PL-11")
+
+
+def parse(data: Buffer, hook: PairsHook, max_depth: int) -> Any:
+    """Parse exactly one msgpack value (PL-1) with `hook` building every map.
+
+    A fast path hands the whole frame to msgpack's C parser. Frames that may hold float32 or
+    ext values, or more container headers than `max_depth`, take the exact path, which walks
+    the tokens with msgpack's own Unpacker so that float32 stays `Float32`, ext types are
+    refused (PL-9) and depth is counted (PL-11).
+    """
+    view = memoryview(data)
+    if _NEEDS_EXACT.search(view) is None and (
+        view.nbytes <= max_depth or len(bytes(view).translate(None, _NOT_CONTAINER)) <= max_depth
+    ):
+        return _parse_fast(view, hook)
+    return _parse_exact(view, hook, max_depth)
+
+
+def _parse_fast(view: memoryview, hook: PairsHook) -> Any:
+    try:
+        return msgpack.unpackb(
+            view,
+            raw=False,
+            use_list=False,
+            strict_map_key=False,
+            object_pairs_hook=hook,
+            ext_hook=_reject_ext,
+        )
+    except DaskwireError:
+        raise
+    except (ValueError, msgpack.UnpackException) as exc:
+        msg = f"not one well-formed msgpack value: {exc.__class__.__name__}: {exc}"
+        raise InvalidMsgpack(msg, requirement="PL-1") from exc
+
+
+def _parse_exact(view: memoryview, hook: PairsHook, max_depth: int) -> Any:
+    data = bytes(view)
+    size = len(data)
+    unpacker = msgpack.Unpacker(
+        raw=False,
+        use_list=False,
+        strict_map_key=False,
+        ext_hook=_reject_ext,
+        max_buffer_size=max(size, 1),
+    )
+    unpacker.feed(data)
+    # Each open container: [is_map, remaining items, items]; a map collects keys and values
+    # alternately in `items` and hands pairs to the hook when complete.
+    stack: list[list[Any]] = []
+    result: Any = None
+    try:
+        while True:
+            pos = unpacker.tell()
+            if pos >= size:
+                msg = f"msgpack value ends early, at byte {pos}"
+                raise InvalidMsgpack(msg, requirement="PL-1")
+            marker = data[pos]
+            value: Any
+            if marker in _MAPS or marker in _ARRAYS:
+                if len(stack) + 1 > max_depth:
+                    raise _depth_too_big(len(stack) + 1, max_depth)
+                is_map = marker in _MAPS
+                count = unpacker.read_map_header() if is_map else unpacker.read_array_header()
+                remaining = 2 * count if is_map else count
+                if remaining:
+                    stack.append([is_map, remaining, []])
+                    continue
+                value = hook([]) if is_map else ()
+            elif marker == _FLOAT32:
+                value = Float32(unpacker.unpack())
+            elif marker in _EXT:
+                msg = f"msgpack ext type (marker 0x{marker:02x}) is not part of the profile"
+                raise UnsupportedType(msg, requirement="PL-9")
+            else:
+                value = unpacker.unpack()
+            # Attach the value to its parent, closing every container it completes.
+            while True:
+                if not stack:
+                    result = value
+                    break
+                top = stack[-1]
+                top[2].append(value)
+                top[1] -= 1
+                if top[1]:
+                    break
+                stack.pop()
+                items = top[2]
+                value = (
+                    hook(list(zip(items[::2], items[1::2], strict=True)))
+                    if top[0]
+                    else tuple(items)
+                )
+            if not stack:
+                break
+    except DaskwireError:
+        raise
+    except (ValueError, msgpack.UnpackException) as exc:
+        msg = f"not one well-formed msgpack value: {exc.__class__.__name__}: {exc}"
+        raise InvalidMsgpack(msg, requirement="PL-1") from exc
+    if unpacker.tell() != size:
+        msg = f"{size - unpacker.tell()} bytes follow the msgpack value"
+        raise InvalidMsgpack(msg, requirement="PL-1")
+    return result
+
+
+def plain_pairs_hook(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+    """A hook that builds a dict and checks key types and uniqueness (PL-6, PL-7)."""
+    try:
+        out = dict(pairs)
+    except TypeError as exc:
+        msg = "a map key is a map, which the profile does not allow"
+        raise InvalidMapKey(msg, requirement="PL-6") from exc
+    if len(out) != len(pairs):
+        msg = "a key repeats within one map"
+        raise InvalidMapKey(msg, requirement="PL-7")
+    if not all(check_key(k) for k in out):
+        bad = next(k for k in out if not check_key(k))
+        msg = f"map key of type {type(bad).__name__} is not allowed"
+        raise InvalidMapKey(msg, requirement="PL-6")
+    return out

@@ -1,0 +1,218 @@
+"""Wire framing: the u64 little-endian prelude, one-message unpacking, an incremental reader."""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from collections.abc import Sequence
+
+from .constants import MIN_FRAMES, PRELUDE_INT_BYTES
+from .errors import DaskwireError, LimitExceeded, TooFewFrames, TrailingBytes, TruncatedInput
+from .limits import DEFAULT_LIMITS, Limits
+from .model import Buffer
+
+__all__ = ["FrameReader", "frame_view", "pack", "pack_bytes", "unpack"]
+
+_U64 = struct.Struct("<Q")
+
+
+def frame_view(frame: object) -> memoryview:
+    """A flat byte view of a frame; raises TypeError for objects that are not bytes-like."""
+    if not isinstance(frame, bytes | bytearray | memoryview):
+        msg = f"a frame must be bytes, bytearray or memoryview, not {type(frame).__name__}"
+        raise TypeError(msg)
+    view = memoryview(frame)
+    if not view.c_contiguous:
+        msg = "a frame must be C-contiguous"
+        raise TypeError(msg)
+    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
+
+
+def pack(frames: Sequence[Buffer]) -> list[Buffer]:
+    """Return `[prelude, *frames]`, ready for `socket.sendmsg` or `writev` (WF-1).
+
+    The frames are not copied or joined.
+    """
+    lengths = [frame_view(f).nbytes for f in frames]
+    prelude = struct.pack(f"<{len(lengths) + 1}Q", len(lengths), *lengths)
+    return [prelude, *frames]
+
+
+def pack_bytes(frames: Sequence[Buffer]) -> bytes:
+    """Return one message's wire bytes as a single `bytes` (this copies the frames)."""
+    return b"".join(pack(frames))
+
+
+def _check_count(count: int, limits: Limits) -> None:
+    if count > limits.max_frames:
+        msg = f"message declares {count} frames, over max_frames={limits.max_frames}"
+        raise LimitExceeded(msg, limit="max_frames", requirement="WF-7")
+    if count < MIN_FRAMES:
+        msg = f"message declares {count} frames; a message has at least {MIN_FRAMES}"
+        raise TooFewFrames(msg, requirement="WF-2")
+
+
+def _check_lengths(lengths: Sequence[int], limits: Limits) -> int:
+    """Check frame lengths against the limits; return the message's total size in bytes."""
+    for index, length in enumerate(lengths):
+        if length > limits.max_frame_bytes:
+            msg = (
+                f"frame {index} declares {length} bytes, "
+                f"over max_frame_bytes={limits.max_frame_bytes}"
+            )
+            raise LimitExceeded(msg, limit="max_frame_bytes", requirement="WF-7")
+    total = PRELUDE_INT_BYTES * (len(lengths) + 1) + sum(lengths)
+    if total > limits.max_message_bytes:
+        msg = f"message declares {total} bytes, over max_message_bytes={limits.max_message_bytes}"
+        raise LimitExceeded(msg, limit="max_message_bytes", requirement="WF-7")
+    return total
+
+
+def unpack(data: Buffer, *, limits: Limits = DEFAULT_LIMITS) -> list[memoryview]:
+    """Split the wire bytes of exactly one message into frames (views of `data`, no copy).
+
+    Raises `TruncatedInput` (WF-4), `TrailingBytes` (WF-3), `TooFewFrames` (WF-2) or
+    `LimitExceeded` (WF-7).
+    """
+    view = frame_view(data)
+    size = view.nbytes
+    if size < PRELUDE_INT_BYTES:
+        msg = f"{size} bytes cannot hold the 8-byte frame count"
+        raise TruncatedInput(msg, requirement="WF-4")
+    (count,) = _U64.unpack_from(view)
+    _check_count(count, limits)
+    prelude_size = PRELUDE_INT_BYTES * (count + 1)
+    if size < prelude_size:
+        msg = f"{size} bytes cannot hold the prelude of {count} frames ({prelude_size} bytes)"
+        raise TruncatedInput(msg, requirement="WF-4")
+    lengths = struct.unpack_from(f"<{count}Q", view, PRELUDE_INT_BYTES)
+    total = _check_lengths(lengths, limits)
+    if size < total:
+        msg = f"message needs {total} bytes, only {size} present"
+        raise TruncatedInput(msg, requirement="WF-4")
+    if size > total:
+        msg = f"{size - total} bytes follow the message's last frame"
+        raise TrailingBytes(msg, requirement="WF-3")
+    frames = []
+    offset = prelude_size
+    for length in lengths:
+        frames.append(view[offset : offset + length])
+        offset += length
+    return frames
+
+
+class FrameReader:
+    """Incremental reader of a stream of messages: feed chunks, get whole frame lists (WF-5).
+
+    It buffers at most the message being read plus what was fed beyond it, and checks every
+    declared size against `limits` before waiting for the bytes. Frames that arrived inside one
+    fed chunk are views of that chunk; a frame that spans chunks is joined once. Writable
+    chunks (bytearray, writable memoryview) are copied on feed, since the caller may reuse them.
+    After an error the reader raises the same error on every call.
+    """
+
+    __slots__ = ("_buffered", "_chunks", "_error", "_lengths", "_limits", "_total")
+
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        self._limits = limits
+        self._chunks: deque[memoryview] = deque()
+        self._buffered = 0
+        self._lengths: tuple[int, ...] | None = None
+        self._total = 0
+        self._error: DaskwireError | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes fed but not yet returned as part of a message."""
+        return self._buffered
+
+    def _take(self, size: int) -> memoryview:
+        if size == 0:
+            return memoryview(b"")
+        first = self._chunks[0]
+        if first.nbytes >= size:
+            piece = first[:size]
+            if first.nbytes == size:
+                self._chunks.popleft()
+            else:
+                self._chunks[0] = first[size:]
+            self._buffered -= size
+            return piece
+        parts = bytearray()
+        need = size
+        while need:
+            chunk = self._chunks[0]
+            if chunk.nbytes <= need:
+                parts += chunk
+                need -= chunk.nbytes
+                self._chunks.popleft()
+            else:
+                parts += chunk[:need]
+                self._chunks[0] = chunk[need:]
+                need = 0
+        self._buffered -= size
+        return memoryview(bytes(parts))
+
+    def _peek_u64(self) -> int:
+        head = self._chunks[0]
+        if head.nbytes >= PRELUDE_INT_BYTES:
+            value: int = _U64.unpack_from(head)[0]
+            return value
+        joined = bytearray()
+        for chunk in self._chunks:
+            joined += chunk[: PRELUDE_INT_BYTES - len(joined)]
+            if len(joined) == PRELUDE_INT_BYTES:
+                break
+        tail: int = _U64.unpack_from(joined)[0]
+        return tail
+
+    def _step(self) -> list[memoryview] | None:
+        limits = self._limits
+        if self._lengths is None:
+            if self._buffered < PRELUDE_INT_BYTES:
+                return None
+            count = self._peek_u64()
+            _check_count(count, limits)
+            prelude_size = PRELUDE_INT_BYTES * (count + 1)
+            if self._buffered < prelude_size:
+                return None
+            prelude = self._take(prelude_size)
+            lengths = struct.unpack_from(f"<{count}Q", prelude, PRELUDE_INT_BYTES)
+            self._total = _check_lengths(lengths, limits) - prelude_size
+            self._lengths = lengths
+        if self._buffered < self._total:
+            return None
+        frames = [self._take(length) for length in self._lengths]
+        self._lengths = None
+        return frames
+
+    def feed(self, data: Buffer) -> list[list[memoryview]]:
+        """Add bytes; return the messages completed by them, in order (possibly none)."""
+        if self._error is not None:
+            raise self._error
+        view = frame_view(data)
+        if not view.readonly:
+            view = memoryview(bytes(view))
+        if view.nbytes:
+            self._chunks.append(view)
+            self._buffered += view.nbytes
+        messages = []
+        try:
+            while self._chunks or self._lengths is not None:
+                frames = self._step()
+                if frames is None:
+                    break
+                messages.append(frames)
+        except DaskwireError as exc:
+            self._error = exc
+            raise
+        return messages
+
+    def close(self) -> None:
+        """Declare the end of the stream; raises `TruncatedInput` inside a message (WF-6)."""
+        if self._error is not None:
+            raise self._error
+        if self._buffered or self._lengths is not None:
+            msg = f"stream ends inside a message ({self._buffered} bytes buffered)"
+            self._error = TruncatedInput(msg, requirement="WF-6")
+            raise self._error
