@@ -129,15 +129,18 @@ class _Decoding:
 
     def _contains_resolved(self, value: Any) -> bool:
         """True when `value` is, or holds at any depth, an object a placeholder became."""
-        if id(value) in self.resolved:
-            return True
-        kind = type(value)
-        if kind is dict:
-            return any(
-                self._contains_resolved(k) or self._contains_resolved(v) for k, v in value.items()
-            )
-        if kind is tuple:
-            return any(self._contains_resolved(item) for item in value)
+        resolved = self.resolved
+        pending = [value]
+        while pending:
+            item = pending.pop()
+            if id(item) in resolved:
+                return True
+            kind = type(item)
+            if kind is dict:
+                pending.extend(item)
+                pending.extend(item.values())
+            elif kind is tuple:
+                pending.extend(item)
         return False
 
     # -- the pairs hook: every map of frame 1, innermost first -------------------------------
@@ -210,6 +213,7 @@ class _Decoding:
         if header[HEADER_DESERIALIZE]:
             value = self._materialize(header, wire, raw=True)
         elif self.mode == FORWARDING:
+            self._check_plain_lengths(header, wire)
             value = Offloaded(header, wire)
         else:
             value = self._materialize(header, wire, raw=False)
@@ -258,6 +262,16 @@ class _Decoding:
             return memoryview(b"".join(frames))
         serializer = {k: v for k, v in header.items() if k not in _TRANSPORT}
         return Materialized(serializer, frames)
+
+    def _check_plain_lengths(self, header: dict[Any, Any], wire: Sequence[memoryview]) -> None:
+        """Uncompressed values: `lengths` must add up, for every receiver (CP-11, layer 6)."""
+        codecs = header.get(HEADER_COMPRESSION)
+        if codecs is not None and any(c is not None for c in codecs):
+            return
+        total = sum(view.nbytes for view in wire)
+        if sum(header[HEADER_LENGTHS]) != total and self.deferred is None:
+            msg = f"lengths add up to {sum(header[HEADER_LENGTHS])} bytes, the frames hold {total}"
+            self.deferred = LengthMismatch(msg, requirement="CP-11")
 
     def _merge(self, header: dict[Any, Any], wire: Sequence[memoryview]) -> list[Buffer]:
         """Decompress each wire frame and cut the bytes at `lengths` (CP-6)."""

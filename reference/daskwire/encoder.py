@@ -39,6 +39,31 @@ _TRANSPORT: Final = frozenset(
 )
 
 
+#: Where a value stands: None for the message, else (where its container stands, key or index).
+_Path = tuple[Any, Any] | None
+
+
+def _where(path: _Path) -> str:
+    """Render a path for an error message, e.g. `$['tasks'][3]`."""
+    parts: list[str] = []
+    while path is not None:
+        path, key = path
+        parts.append(f"[{key!r:.30}]")
+    return "$" + "".join(reversed(parts))
+
+
+def _ints_in_range(key: Any) -> bool:
+    """True when every int in a (possibly array) map key fits msgpack (PL-4)."""
+    pending = [key]
+    while pending:
+        item = pending.pop()
+        if type(item) is tuple:
+            pending.extend(item)
+        elif type(item) is int and not _INT_MIN <= item <= _INT_MAX:
+            return False
+    return True
+
+
 def _unencodable(message: str, requirement: str) -> UnencodableValue:
     return UnencodableValue(message, requirement=requirement)
 
@@ -57,72 +82,97 @@ class _Encoding:
 
     # -- the message tree, in pre-order (CE-3) ------------------------------------------------
 
-    def value(self, value: Any, depth: int, path: str) -> Any:
+    def walk(self, root: Any, depth: int, *, in_header: bool, where: _Path) -> Any:
+        """Return the tree to pack for `root`, validating and offloading in pre-order (CE-3).
+
+        An explicit stack keeps deep messages off the Python call stack. Children are pushed
+        in reverse, so they are visited, and their offloaded values get frames, in order.
+        """
+        box: list[Any] = [None]
+        stack: list[tuple[Any, int, bool, _Path, Any, Any]] = [
+            (root, depth, in_header, where, box, 0)
+        ]
+        while stack:
+            value, level, header, path, target, slot = stack.pop()
+            target[slot] = self.visit(value, level, header, path, stack)
+        return box[0]
+
+    def visit(
+        self,
+        value: Any,
+        depth: int,
+        in_header: bool,
+        path: _Path,
+        stack: list[tuple[Any, int, bool, _Path, Any, Any]],
+    ) -> Any:
         kind = type(value)
         if kind in _SCALARS:
             return value
         if kind is int:
             if not _INT_MIN <= value <= _INT_MAX:
-                raise _unencodable(f"{path}: integer {value} is outside [-2**63, 2**64-1]", "PL-4")
+                msg = f"{_where(path)}: integer {value} is outside [-2**63, 2**64-1]"
+                raise _unencodable(msg, "CE-11")
             return value
         if kind is Float32:
             self.float32 = True
             return value
         if kind in _BINARY:
             view = frame_view(value)
-            if view.nbytes > BYTESTRING_THRESHOLD:
-                return self.raw_bytestring(value, depth)
+            if not in_header and view.nbytes > BYTESTRING_THRESHOLD:
+                return self.raw_bytestring(value, depth, path, stack)
             return value
-        if kind is dict or kind is list or kind is tuple or isinstance(value, Mapping):
-            return self.container(value, depth, path, in_header=False)
-        if kind is Offloaded:
-            return self.forwarded(value, depth, path)
-        if kind is Materialized:
-            return self.materialized(value, depth, path)
-        raise _unencodable(f"{path}: {kind.__name__} is not a msgpack value of the profile", "PL-1")
-
-    def container(self, value: Any, depth: int, path: str, *, in_header: bool) -> Any:
-        if depth > self.max_depth:
-            msg = f"{path}: nesting depth {depth} is over max_depth={self.max_depth}"
-            raise LimitExceeded(msg, limit="max_depth", requirement="PL-11")
-        visit = self.header_value if in_header else self.value
-        if type(value) is list or type(value) is tuple:
-            return [visit(item, depth + 1, f"{path}[{i}]") for i, item in enumerate(value)]
-        if KEY_HEADER in value or KEY_FINDEX in value or KEY_FCOUNT in value:
-            msg = f"{path}: a map uses a reserved key (_$header, _$findex, _$fcount)"
-            raise _unencodable(msg, "PH-11")
-        out = {}
-        for key, item in value.items():
-            if not check_key(key) or (type(key) is int and not _INT_MIN <= key <= _INT_MAX):
-                msg = f"{path}: map key {key!r:.40} of type {type(key).__name__} is not allowed"
-                raise _unencodable(msg, "PL-6")
-            out[key] = visit(item, depth + 1, f"{path}[{key!r:.20}]")
-        return out
-
-    def header_value(self, value: Any, depth: int, path: str) -> Any:
-        """A value inside a header: like `value`, but nothing is offloaded (PH-7, HD-7)."""
-        kind = type(value)
+        if kind is list or kind is tuple:
+            self.check_depth(depth, path)
+            items: list[Any] = [None] * len(value)
+            for index in range(len(value) - 1, -1, -1):
+                stack.append((value[index], depth + 1, in_header, (path, index), items, index))
+            return items
+        if kind is dict or isinstance(value, Mapping):
+            self.check_depth(depth, path)
+            if KEY_HEADER in value or KEY_FINDEX in value or KEY_FCOUNT in value:
+                msg = f"{_where(path)}: a map uses a reserved key (_$header, _$findex, _$fcount)"
+                raise _unencodable(msg, "PH-11")
+            out: dict[Any, Any] = {}
+            entries = list(value.items())
+            for key, _ in entries:
+                if not check_key(key) or not _ints_in_range(key):
+                    msg = f"{_where(path)}: map key {key!r:.40} is not allowed"
+                    raise _unencodable(msg, "CE-11")
+            for key, item in reversed(entries):
+                stack.append((item, depth + 1, in_header, (path, key), out, key))
+            # Entries are assigned as they are popped, in the message's order (CE-2).
+            return out
         if kind is Offloaded or kind is Materialized:
-            raise _unencodable(f"{path}: an offloaded value inside a header", "PH-7")
-        if kind in _BINARY:
-            frame_view(value)
-            return value
-        if kind is dict or kind is list or kind is tuple or isinstance(value, Mapping):
-            return self.container(value, depth, path, in_header=True)
-        return self.value(value, depth, path)
+            if in_header:
+                raise _unencodable(f"{_where(path)}: an offloaded value inside a header", "CE-11")
+            if kind is Offloaded:
+                return self.forwarded(value, depth, path, stack)
+            return self.materialized(value, depth, path, stack)
+        msg = f"{_where(path)}: {kind.__name__} is not a msgpack value of the profile"
+        raise _unencodable(msg, "CE-11")
+
+    def check_depth(self, depth: int, path: _Path) -> None:
+        if depth > self.max_depth:
+            msg = f"{_where(path)}: nesting depth {depth} is over max_depth={self.max_depth}"
+            raise LimitExceeded(msg, limit="max_depth", requirement="PL-11")
 
     # -- offloaded values -----------------------------------------------------------------------
 
     def placeholder(
-        self, header: dict[Any, Any], frames: Sequence[Buffer], depth: int, path: str
+        self,
+        header: dict[Any, Any],
+        frames: Sequence[Buffer],
+        depth: int,
+        path: _Path,
+        stack: list[tuple[Any, int, bool, _Path, Any, Any]],
     ) -> dict[str, Any]:
-        if depth > self.max_depth:
-            msg = f"{path}: nesting depth {depth} is over max_depth={self.max_depth}"
-            raise LimitExceeded(msg, limit="max_depth", requirement="PL-11")
-        checked = self.container(header, depth + 1, f"{path}.header", in_header=True)
+        """The placeholder map; its header is checked when the stack reaches it (CE-4)."""
+        self.check_depth(depth, path)
         index = len(self.frames)
         self.frames.extend(frames)
-        return {KEY_HEADER: checked, KEY_FINDEX: index, KEY_FCOUNT: len(frames)}
+        out: dict[str, Any] = {KEY_HEADER: None, KEY_FINDEX: index, KEY_FCOUNT: len(frames)}
+        stack.append((header, depth + 1, True, (path, KEY_HEADER), out, KEY_HEADER))
+        return out
 
     def shards(self, frames: Sequence[Buffer]) -> tuple[list[Buffer], list[str | None]]:
         """Split frames at the shard size (CE-7) and compress what the reference would (CP-10)."""
@@ -151,21 +201,33 @@ class _Encoding:
             return piece, None
         return packed, codec
 
-    def materialized(self, value: Materialized, depth: int, path: str) -> dict[str, Any]:
+    def materialized(
+        self,
+        value: Materialized,
+        depth: int,
+        path: _Path,
+        stack: list[tuple[Any, int, bool, _Path, Any, Any]],
+    ) -> dict[str, Any]:
         """A value in original form gets shards, compression and fresh transport keys (CE-5)."""
         clash = [k for k in value.header if k in _TRANSPORT]
         if clash:
-            msg = f"{path}: a Materialized header may not hold transport keys ({clash})"
-            raise _unencodable(msg, "CE-5")
+            msg = f"{_where(path)}: a Materialized header may not hold transport keys ({clash})"
+            raise _unencodable(msg, "CE-13")
         shards, codecs = self.shards(value.frames)
         header = dict(value.header)
         header[HEADER_LENGTHS] = [frame_view(f).nbytes for f in value.frames]
         header[HEADER_COMPRESSION] = codecs
         header[HEADER_COUNT] = len(shards)
         header[HEADER_DESERIALIZE] = False
-        return self.placeholder(header, shards, depth, path)
+        return self.placeholder(header, shards, depth, path, stack)
 
-    def raw_bytestring(self, value: Buffer, depth: int) -> dict[str, Any]:
+    def raw_bytestring(
+        self,
+        value: Buffer,
+        depth: int,
+        path: _Path,
+        stack: list[tuple[Any, int, bool, _Path, Any, Any]],
+    ) -> dict[str, Any]:
         """A bin over the threshold travels as a raw byte string (HD-10, CE-8)."""
         shards, codecs = self.shards([value])
         header = {
@@ -174,45 +236,58 @@ class _Encoding:
             HEADER_COUNT: len(shards),
             HEADER_DESERIALIZE: True,
         }
-        return self.placeholder(header, shards, depth, "raw byte string")
+        return self.placeholder(header, shards, depth, path, stack)
 
-    def forwarded(self, value: Offloaded, depth: int, path: str) -> dict[str, Any]:
+    def forwarded(
+        self,
+        value: Offloaded,
+        depth: int,
+        path: _Path,
+        stack: list[tuple[Any, int, bool, _Path, Any, Any]],
+    ) -> dict[str, Any]:
         """A value in wire form passes through; missing transport keys are filled in (CE-5)."""
         frames = value.frames
         header = dict(value.header)
         sizes = [frame_view(f).nbytes for f in frames]
         count = header.get(HEADER_COUNT, len(frames))
         if type(count) is not int or count != len(frames):
-            msg = f"{path}: header count {count!r:.20} differs from its {len(frames)} frames"
-            raise _unencodable(msg, "PH-10")
+            msg = (
+                f"{_where(path)}: header count {count!r:.20} differs from its {len(frames)} frames"
+            )
+            raise _unencodable(msg, "CE-12")
         codecs = header.get(HEADER_COMPRESSION)
         if codecs is not None and (
             type(codecs) not in (list, tuple)
             or len(codecs) != len(frames)
             or not all(c is None or type(c) is str for c in codecs)
         ):
-            msg = f"{path}: header compression must list str-or-nil for each of its frames"
-            raise _unencodable(msg, "HD-5")
+            msg = f"{_where(path)}: header compression must list str-or-nil for each of its frames"
+            raise _unencodable(msg, "CE-12")
         compressed = codecs is not None and any(c is not None for c in codecs)
         if HEADER_LENGTHS in header:
             lengths = header[HEADER_LENGTHS]
             if type(lengths) not in (list, tuple) or not all(
                 type(n) is int and n >= 0 for n in lengths
             ):
-                raise _unencodable(f"{path}: header lengths must be non-negative ints", "HD-4")
+                raise _unencodable(
+                    f"{_where(path)}: header lengths must be non-negative ints", "CE-12"
+                )
             if not compressed and sum(lengths) != sum(sizes):
-                msg = f"{path}: lengths add up to {sum(lengths)}, the frames hold {sum(sizes)}"
-                raise _unencodable(msg, "CP-6")
+                msg = (
+                    f"{_where(path)}: lengths add up to {sum(lengths)}, "
+                    f"the frames hold {sum(sizes)}"
+                )
+                raise _unencodable(msg, "CE-12")
         elif compressed:
-            msg = f"{path}: compressed frames need 'lengths' (original sizes are unknown)"
-            raise _unencodable(msg, "HD-4")
+            msg = f"{_where(path)}: compressed frames need 'lengths' (original sizes are unknown)"
+            raise _unencodable(msg, "CE-12")
         else:
             header[HEADER_LENGTHS] = sizes
         header[HEADER_COUNT] = len(frames)
         deserialize = header.setdefault(HEADER_DESERIALIZE, False)
         if type(deserialize) is not bool:
-            raise _unencodable(f"{path}: header deserialize must be a bool", "HD-3")
-        return self.placeholder(header, frames, depth, path)
+            raise _unencodable(f"{_where(path)}: header deserialize must be a bool", "CE-12")
+        return self.placeholder(header, frames, depth, path, stack)
 
 
 def _pack(tree: Any, float32: bool) -> bytes:
@@ -223,7 +298,7 @@ def _pack(tree: Any, float32: bool) -> bytes:
         return _pack_with_float32(tree)
     except (OverflowError, UnicodeEncodeError, ValueError, TypeError) as exc:
         msg = f"msgpack cannot encode the message: {exc}"
-        raise _unencodable(msg, "PL-1") from exc
+        raise _unencodable(msg, "CE-11") from exc
 
 
 def _pack_with_float32(tree: Any) -> bytes:
@@ -273,9 +348,9 @@ def encode(
     kind = type(message)
     if not (kind is dict or kind is list or kind is tuple or isinstance(message, Mapping)):
         msg = f"a message is a map or an array, not {kind.__name__}"
-        raise _unencodable(msg, "PL-2")
+        raise _unencodable(msg, "CE-11")
     state = _Encoding(compression, shard_size, limits.max_depth)
-    tree = state.container(message, 1, "$", in_header=False)
+    tree = state.walk(message, 1, in_header=False, where=None)
     body = _pack(tree, state.float32)
     small_header = b""
     if compression is not None:

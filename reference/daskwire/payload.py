@@ -43,10 +43,15 @@ def _reject_ext(code: int, data: bytes) -> Any:
 
 def check_key(key: Any) -> bool:
     """True when a map key has a type the profile allows (PL-6): str, bin, int, nil, arrays."""
-    kind = type(key)
-    if kind is tuple:
-        return all(check_key(item) for item in key)
-    return kind in KEY_TYPES
+    pending = [key]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is tuple:
+            pending.extend(item)
+        elif kind not in KEY_TYPES:
+            return False
+    return True
 
 
 def _depth_too_big(depth: int, max_depth: int) -> LimitExceeded:

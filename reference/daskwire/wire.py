@@ -108,7 +108,9 @@ class FrameReader:
     declared size against `limits` before waiting for the bytes. Frames that arrived inside one
     fed chunk are views of that chunk; a frame that spans chunks is joined once. Writable
     chunks (bytearray, writable memoryview) are copied on feed, since the caller may reuse them.
-    After an error the reader raises the same error on every call.
+    When a chunk completes messages and then breaks the stream, `feed` returns those messages
+    and raises the error on the next call, so the result never depends on how the bytes were
+    chunked (WF-5). After an error the reader raises the same error on every call.
     """
 
     __slots__ = ("_buffered", "_chunks", "_error", "_lengths", "_limits", "_total")
@@ -205,7 +207,9 @@ class FrameReader:
                 messages.append(frames)
         except DaskwireError as exc:
             self._error = exc
-            raise
+            if not messages:
+                raise
+            # The messages completed before the error are returned; the error comes next call.
         return messages
 
     def close(self) -> None:

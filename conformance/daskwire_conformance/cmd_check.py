@@ -1,0 +1,296 @@
+"""The `daskwire check` and `daskwire serve` subcommands: run the suite, serve the reference."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Final
+
+from .runner import EXIT_FAILED, EXIT_HARNESS, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
+
+__all__ = ["EXIT_CODES_HELP", "register", "run_check", "run_serve"]
+
+#: The exit-code table printed by `daskwire check --help` (and documented in spec/harness.md).
+EXIT_CODES_HELP: Final = f"""\
+exit codes:
+  {EXIT_OK}  every selected required vector passed or matched the baseline, which held exactly
+  {EXIT_FAILED}  failures: a required vector failed, errored or was skipped (not in the
+     baseline), or the baseline did not hold (unexpected pass, changed signature, stale entry)
+  {EXIT_USAGE}  usage error: bad option, target, vectors folder or baseline; nothing selected
+  {EXIT_HARNESS}  harness error: the testee could not start, failed the start handshake, or
+     exhausted its restart budget
+  {EXIT_INCOMPLETE}  incomplete run: interrupted before every selected vector had a verdict
+"""
+
+_DESCRIPTION: Final = """\
+Run the conformance vectors against an implementation. With no target, check the built-in
+reference over the real stdio harness (`daskwire serve` as a subprocess). `-- COMMAND ...`
+checks an external program speaking harness protocol v1; `--python MODULE:ATTR` checks a
+Python object in process (see spec/harness.md and spec/testee-guide.md)."""
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        msg = f"must be at least 1, not {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        msg = f"must be positive, not {text}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add `check` and `serve` to the `daskwire` parser."""
+    from .harness import (
+        DEFAULT_MAX_REPLY_BYTES,
+        DEFAULT_MAX_RESTARTS,
+        DEFAULT_START_TIMEOUT,
+        DEFAULT_TIMEOUT,
+    )
+
+    check = subparsers.add_parser(
+        "check",
+        help="run the conformance vectors against an implementation",
+        description=_DESCRIPTION,
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument(
+        "command",
+        nargs=argparse.REMAINDER,
+        metavar="-- COMMAND [ARGS...]",
+        help="an external testee speaking harness protocol v1 on stdin/stdout",
+    )
+    check.add_argument("--python", metavar="MODULE:ATTR", help="an in-process testee object")
+    check.add_argument(
+        "--vectors", metavar="DIR", type=Path, help="vectors folder (default: the kit's)"
+    )
+    sel = check.add_argument_group("selection")
+    sel.add_argument(
+        "--run",
+        metavar="GLOB",
+        action="append",
+        default=[],
+        help="run only matching ids (repeatable)",
+    )
+    sel.add_argument(
+        "--skip", metavar="GLOB", action="append", default=[], help="skip matching ids (repeatable)"
+    )
+    out = check.add_argument_group("reports")
+    out.add_argument("--json-report", metavar="PATH", type=Path, help="write the JSON report")
+    out.add_argument("--junit-xml", metavar="PATH", type=Path, help="write JUnit XML")
+    out.add_argument(
+        "--markdown-summary", metavar="PATH", type=Path, help="write a Markdown summary"
+    )
+    out.add_argument(
+        "-v", "--verbose", action="store_true", help="show every result, not only unexpected ones"
+    )
+    base = check.add_argument_group("baseline")
+    base.add_argument(
+        "--baseline", metavar="PATH", type=Path, help="expected failures (.json or text)"
+    )
+    base.add_argument(
+        "--update-baseline", action="store_true", help="rewrite --baseline from this run"
+    )
+    harness = check.add_argument_group("harness")
+    harness.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_positive_float,
+        default=DEFAULT_TIMEOUT,
+        help=f"deadline per request; the testee is killed past it (default {DEFAULT_TIMEOUT:g})",
+    )
+    harness.add_argument(
+        "--start-timeout",
+        metavar="SECONDS",
+        type=_positive_float,
+        default=DEFAULT_START_TIMEOUT,
+        help=f"deadline for the start handshake (default {DEFAULT_START_TIMEOUT:g})",
+    )
+    harness.add_argument(
+        "--max-restarts",
+        metavar="N",
+        type=int,
+        default=DEFAULT_MAX_RESTARTS,
+        help=f"restarts allowed per testee process slot (default {DEFAULT_MAX_RESTARTS})",
+    )
+    harness.add_argument(
+        "--max-reply-bytes",
+        metavar="N",
+        type=_positive_int,
+        default=DEFAULT_MAX_REPLY_BYTES,
+        help="longest reply line accepted (default 256 MiB)",
+    )
+    harness.add_argument(
+        "-j",
+        "--jobs",
+        metavar="N",
+        type=_positive_int,
+        default=1,
+        help="testee processes, vectors sharded",
+    )
+    harness.add_argument(
+        "--validate-protocol",
+        action="store_true",
+        help="check every harness message against its JSON Schema",
+    )
+    check.set_defaults(func=run_check)
+
+    serve = subparsers.add_parser(
+        "serve",
+        help="serve the reference codec as a harness testee on stdin/stdout",
+        description="Answer harness protocol v1 requests on stdin/stdout with the reference "
+        "codec (or with the in-process testee named by --python).",
+    )
+    serve.add_argument("--python", metavar="MODULE:ATTR", help="serve this testee object instead")
+    serve.set_defaults(func=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """`daskwire serve`."""
+    from .targets import TargetError, load_python_testee
+    from .testee import ReferenceTestee, Testee, serve
+
+    testee: Testee
+    if args.python:
+        try:
+            testee = load_python_testee(args.python)
+        except TargetError as exc:
+            print(f"daskwire serve: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        testee = ReferenceTestee()
+    return serve(testee)
+
+
+def _usage(message: str) -> int:
+    print(f"daskwire check: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """`daskwire check`."""
+    from ._data import vectors_dir
+    from .baseline import BaselineError, load_baseline, write_baseline
+    from .report import (
+        ConsoleReporter,
+        junit_xml,
+        markdown_summary,
+        report_document,
+        suite_provenance,
+        write_text,
+    )
+    from .runner import run_vectors, select, summarize
+    from .targets import (
+        ChannelOptions,
+        TargetError,
+        command_target,
+        python_target,
+        reference_target,
+    )
+
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if command and args.python:
+        return _usage("give either --python MODULE:ATTR or -- COMMAND, not both")
+    if args.update_baseline and not args.baseline:
+        return _usage("--update-baseline needs --baseline PATH")
+    try:
+        if args.python:
+            target = python_target(args.python)
+        elif command:
+            target = command_target(command)
+        else:
+            target = reference_target()
+    except TargetError as exc:
+        return _usage(str(exc))
+
+    root = args.vectors or vectors_dir()
+    try:
+        from .suite import load_vectors
+
+        vectors = load_vectors(root)
+    except Exception as exc:
+        return _usage(f"cannot load vectors from {root}: {exc}")
+    chosen = select(vectors, args.run, args.skip)
+    if not chosen:
+        return _usage(f"no vectors selected ({len(vectors)} in {root}; check --run/--skip)")
+
+    baseline = None
+    if args.baseline and not (args.update_baseline and not args.baseline.exists()):
+        try:
+            baseline = load_baseline(args.baseline)
+        except BaselineError as exc:
+            return _usage(str(exc))
+
+    validate = None
+    if args.validate_protocol:
+        try:
+            from .protocol import make_validator
+
+            validate = make_validator()
+        except Exception as exc:
+            return _usage(f"cannot load the harness schemas: {exc}")
+
+    options = ChannelOptions(
+        timeout=args.timeout,
+        start_timeout=max(args.start_timeout, args.timeout),
+        max_restarts=max(0, args.max_restarts),
+        max_reply_bytes=args.max_reply_bytes,
+    )
+    console = ConsoleReporter(verbose=args.verbose, total=len(chosen))
+    try:
+        run = run_vectors(
+            target,
+            chosen,
+            options=options,
+            jobs=args.jobs,
+            validate=validate,
+            on_result=console.on_result,
+        )
+    finally:
+        console.close()
+    all_ids = [v.id for v in vectors]
+    summary = summarize(run, baseline=baseline, all_ids=all_ids)
+
+    if args.update_baseline and run.complete:
+        kept = {
+            i: s
+            for i, s in (baseline.entries.items() if baseline else ())
+            if i in set(all_ids) and i not in {r.id for r in run.results} and s is not None
+        }
+        fresh = {
+            r.id: r.signature()
+            for r in run.results
+            if r.outcome != "passed" and r.level == "required" and not r.optional_skip
+        }
+        write_baseline(
+            args.baseline, {**kept, **fresh}.items(), notes=baseline.notes if baseline else None
+        )
+        baseline = load_baseline(args.baseline)
+        summary = summarize(run, baseline=baseline, all_ids=all_ids)
+        print(f"baseline written: {args.baseline} ({len(baseline.entries)} entries)")
+    elif args.update_baseline:
+        print("baseline not written: the run is incomplete", file=sys.stderr)
+
+    console.report(summary)
+    suite = suite_provenance(Path(root))
+    if args.json_report:
+        doc = report_document(summary, suite=suite)
+        write_text(args.json_report, json.dumps(doc, indent=1) + "\n")
+    if args.junit_xml:
+        write_text(args.junit_xml, junit_xml(summary))
+    if args.markdown_summary:
+        write_text(args.markdown_summary, markdown_summary(summary))
+    if summary.exit_code not in (EXIT_OK, EXIT_FAILED, EXIT_HARNESS, EXIT_INCOMPLETE):
+        return EXIT_FAILED
+    return summary.exit_code

@@ -1,0 +1,226 @@
+"""The `daskwire spec` command: build (strict by default) or serve the spec site with mkdocs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import tempfile
+import traceback
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from daskwire_conformance._data import spec_dir
+
+__all__ = ["CONFIG_NAME", "HOOKS_FILE", "SiteSource", "build_site", "register", "serve_site"]
+
+EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
+EXIT_USAGE: Final = 2
+
+#: The site configuration, found next to the spec folder (checkout root, or the packaged data).
+CONFIG_NAME: Final = "mkdocs.yml"
+#: The hook file of the installed kit; builds use it whatever path the configuration names.
+HOOKS_FILE: Final = Path(__file__).resolve().parent / "site" / "hooks.py"
+_PACKAGE_DIR: Final = Path(__file__).resolve().parent
+_NO_MKDOCS: Final = (
+    "mkdocs is not installed; install the `docs` extra: pip install 'daskwire[docs]'"
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiteSource:
+    """Where a build reads from: the configuration and the spec folder it renders."""
+
+    config_file: Path
+    spec_dir: Path
+    #: True when the spec is the copy inside an installed wheel, which a build must not modify.
+    packaged: bool
+
+
+def find_source() -> SiteSource | None:
+    """The configuration next to the spec folder, or None when there is none."""
+    spec = spec_dir()
+    config_file = spec.parent / CONFIG_NAME
+    if not config_file.is_file():
+        return None
+    return SiteSource(
+        config_file=config_file,
+        spec_dir=spec,
+        packaged=spec.resolve().is_relative_to(_PACKAGE_DIR),
+    )
+
+
+def _dev_addr(text: str) -> str:
+    """Check a HOST:PORT argument."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        msg = f"expected HOST:PORT, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return text
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `daskwire spec build` and `daskwire spec serve`."""
+    parser = subparsers.add_parser(
+        "spec",
+        help="build or serve the spec site",
+        description="Build or serve the spec site (mkdocs; needs the `docs` extra).",
+    )
+    actions = parser.add_subparsers(dest="spec_action", metavar="ACTION")
+    actions.required = True
+    build = actions.add_parser(
+        "build",
+        help="build the site; warnings (broken links, anchors, includes) fail it",
+        description="Regenerate spec/generated/ and build the site. Exit 0: built; 1: failed.",
+    )
+    build.add_argument(
+        "--site-dir",
+        type=Path,
+        default=None,
+        help="output folder (default: site/ next to mkdocs.yml, or ./site for an installed kit)",
+    )
+    build.add_argument(
+        "--no-strict",
+        dest="strict",
+        action="store_false",
+        help="do not fail on warnings",
+    )
+    build.set_defaults(func=_run_build)
+    serve = actions.add_parser(
+        "serve",
+        help="serve the site with live reload (warnings do not stop it)",
+        description="Serve the site, rebuilding it when a page changes. Unlike `build`, "
+        "warnings are printed but do not stop the server.",
+    )
+    serve.add_argument(
+        "--dev-addr",
+        type=_dev_addr,
+        default="127.0.0.1:8000",
+        metavar="HOST:PORT",
+        help="address to serve on (default: %(default)s)",
+    )
+    serve.set_defaults(func=_run_serve)
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    site_dir: Path | None = args.site_dir
+    strict: bool = args.strict
+    return build_site(site_dir=site_dir, strict=strict)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    dev_addr: str = args.dev_addr
+    return serve_site(dev_addr=dev_addr)
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors that say what is wrong with the site source; they need no traceback."""
+    from mkdocs.exceptions import Abort, ConfigurationError
+
+    from daskwire_conformance.requirements import SpecError
+
+    known: list[type[Exception]] = [Abort, ConfigurationError, SpecError]
+    try:
+        from pymdownx.snippets import SnippetMissingError  # type: ignore[import-untyped]
+    except ModuleNotFoundError:  # pragma: no cover - pymdown-extensions comes with the docs extra
+        pass
+    else:
+        known.append(SnippetMissingError)
+    return tuple(known)
+
+
+def _fail(message: str) -> int:
+    print(f"daskwire spec: {message}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+@contextmanager
+def _mkdocs_logging() -> Iterator[None]:
+    """Print mkdocs' messages as its own command does, for the length of a build."""
+    logger = logging.getLogger("mkdocs")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)-7s -  %(message)s"))
+    saved = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+def _prepare(source: SiteSource, stack: ExitStack) -> dict[str, Any]:
+    """The configuration overrides of a build; an installed spec is copied to a scratch folder."""
+    docs_dir = source.spec_dir
+    if source.packaged:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="daskwire-spec-")))
+        docs_dir = scratch / "spec"
+        shutil.copytree(source.spec_dir, docs_dir, ignore=shutil.ignore_patterns("generated"))
+    return {"docs_dir": str(docs_dir), "hooks": [str(HOOKS_FILE)]}
+
+
+def build_site(*, site_dir: Path | None = None, strict: bool = True) -> int:
+    """Build the site; returns the exit code (0 built, 1 failed)."""
+    try:
+        from mkdocs.commands.build import build
+        from mkdocs.config import load_config
+    except ModuleNotFoundError:
+        return _fail(_NO_MKDOCS)
+    known = _user_errors()
+
+    source = find_source()
+    if source is None:
+        return _fail(
+            f"no {CONFIG_NAME} next to {spec_dir()}; build from a source checkout, or set "
+            f"DASKWIRE_DATA to a folder holding {CONFIG_NAME} and spec/"
+        )
+    with ExitStack() as stack:
+        overrides = _prepare(source, stack)
+        overrides["strict"] = strict
+        if site_dir is not None:
+            overrides["site_dir"] = str(site_dir.resolve())
+        elif source.packaged:
+            overrides["site_dir"] = str(Path.cwd() / "site")
+        with _mkdocs_logging():
+            try:
+                config = load_config(config_file=str(source.config_file), **overrides)
+                build(config)
+            except known as exc:
+                return _fail(f"build failed: {exc}")
+            except Exception as exc:  # a Markdown extension or a page generator gave up
+                traceback.print_exc()
+                return _fail(f"build failed: {type(exc).__name__}: {exc}")
+        print(f"daskwire spec: site built in {config.site_dir}", file=sys.stderr)
+    return EXIT_OK
+
+
+def serve_site(*, dev_addr: str = "127.0.0.1:8000") -> int:
+    """Serve the site with live reload until interrupted; returns the exit code."""
+    try:
+        from mkdocs.commands.serve import serve
+    except ModuleNotFoundError:
+        return _fail(_NO_MKDOCS)
+    known = _user_errors()
+
+    source = find_source()
+    if source is None:
+        return _fail(f"no {CONFIG_NAME} next to {spec_dir()}; serve from a source checkout")
+    with ExitStack() as stack, _mkdocs_logging():
+        overrides = _prepare(source, stack)
+        overrides["strict"] = False  # an author sees the pages while fixing what they warn about
+        try:
+            serve(config_file=str(source.config_file), dev_addr=dev_addr, **overrides)
+        except known as exc:
+            return _fail(f"serve failed: {exc}")
+        except Exception as exc:  # a Markdown extension or a page generator gave up
+            traceback.print_exc()
+            return _fail(f"serve failed: {type(exc).__name__}: {exc}")
+    return EXIT_OK

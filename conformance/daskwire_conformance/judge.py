@@ -1,0 +1,603 @@
+"""Judging: turn a vector into harness requests and compare the testee's replies with it."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from .harness import Exchange
+
+if TYPE_CHECKING:
+    from .suite import Vector
+
+__all__ = [
+    "DIRECTION_OF_KIND",
+    "Capabilities",
+    "Check",
+    "Result",
+    "hexdump_diff",
+    "judge_vector",
+]
+
+#: Which declared direction each vector kind needs (decode kinds need one of the two modes).
+DIRECTION_OF_KIND: Final = {
+    "encode": "encode",
+    "reject-encode": "encode",
+    "decode": "decode",
+    "reject-decode": "decode",
+    "unpack": "wire",
+    "reject-unpack": "wire",
+    "stream": "wire",
+}
+MODES: Final = ("forwarding", "consuming")
+#: The codec every implementation must support (CP-1); a missing one is not optional.
+REQUIRED_CODEC: Final = "lz4"
+#: Report details show frames up to this many bytes in hex, longer ones as sha256 and length.
+SHOW_FRAME_BYTES: Final = 512
+#: Report details show notation documents up to this many characters of JSON.
+SHOW_VALUE_CHARS: Final = 2000
+
+Send = Callable[[Mapping[str, Any]], Exchange]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Capabilities:
+    """What a testee declared in its start reply."""
+
+    directions: frozenset[str]
+    codecs: frozenset[str]
+    canonical: bool
+    limits: bool
+
+    @classmethod
+    def from_start(cls, result: Mapping[str, Any]) -> Capabilities:
+        """Read the `capabilities` object of a start result (missing fields mean "no")."""
+        caps = result.get("capabilities") or {}
+        return cls(
+            directions=frozenset(str(d) for d in caps.get("directions") or ()),
+            codecs=frozenset(str(c) for c in caps.get("codecs") or ()),
+            canonical=caps.get("canonical") is True,
+            limits=caps.get("limits") is True,
+        )
+
+    def modes(self) -> tuple[str, ...]:
+        """The decode modes declared, in a fixed order."""
+        return tuple(m for m in MODES if f"decode-{m}" in self.directions)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Check:
+    """One request of a vector and its verdict (a decode vector has one per mode)."""
+
+    mode: str | None = None
+    outcome: str  # passed | failed | errored | skipped
+    failure: str | None = None  # why it did not pass, see spec/harness.md "Verdicts"
+    message: str = ""
+    category: str | None = None  # the category the testee reported, if it rejected
+    expected: Any = None
+    actual: Any = None
+    diff: str = ""
+    stderr: str = ""
+    seconds: float = 0.0
+
+    def signature(self) -> str:
+        """The comparable summary of a non-pass kept in baselines: `[mode:]failure[:category]`."""
+        parts = [self.mode] if self.mode else []
+        parts.append(self.failure or self.outcome)
+        if self.failure in ("wrong-category", "rejected-valid") and self.category:
+            parts.append(self.category)
+        return ":".join(parts)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Result:
+    """The verdict on one vector."""
+
+    id: str
+    kind: str
+    level: str
+    requirements: tuple[str, ...]
+    outcome: str  # passed | failed | errored | skipped
+    checks: tuple[Check, ...] = ()
+    reason: str = ""
+    #: True when a skip is for a declared-missing optional capability (never counts).
+    optional_skip: bool = False
+    seconds: float = 0.0
+    #: Testee-side time (the part of `seconds` spent waiting for or inside the testee).
+    testee_seconds: float = 0.0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def group(self) -> str:
+        """First segment of the id."""
+        return self.id.split("/", 1)[0]
+
+    @property
+    def area(self) -> str:
+        """`group/area` from the id."""
+        return "/".join(self.id.split("/")[:2])
+
+    def signature(self) -> str:
+        """Baseline signature: `passed`, `skipped`, or the first non-passing check's."""
+        if self.outcome == "passed":
+            return "passed"
+        for check in self.checks:
+            if check.outcome != "passed":
+                return check.signature()
+        return self.outcome
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _frame_bytes(node: Any) -> bytes:
+    from daskwire.notation import frame_from_notation
+
+    return frame_from_notation(node)
+
+
+def _frame_matches(expected: Any, actual: bytes) -> bool:
+    if isinstance(expected, Mapping) and "sha256" in expected:
+        return (
+            len(actual) == expected.get("length", len(actual))
+            and hashlib.sha256(actual).hexdigest() == str(expected["sha256"]).lower()
+        )
+    return _frame_bytes(expected) == actual
+
+
+def _show_frame(frame: Any) -> Any:
+    if isinstance(frame, Mapping):
+        return dict(frame)
+    if isinstance(frame, str):
+        frame = bytes.fromhex(frame)
+    if len(frame) <= SHOW_FRAME_BYTES:
+        return bytes(frame).hex()
+    return {"sha256": hashlib.sha256(frame).hexdigest(), "length": len(frame)}
+
+
+def _show_frames(frames: Sequence[Any]) -> list[Any]:
+    return [_show_frame(f) for f in frames]
+
+
+def _show_value(node: Any) -> Any:
+    text = json.dumps(node, separators=(",", ":"))
+    if len(text) <= SHOW_VALUE_CHARS:
+        return node
+    return {"truncated": text[:SHOW_VALUE_CHARS]}
+
+
+def _parse_hex_frames(node: Any) -> list[bytes] | None:
+    if not isinstance(node, list) or not all(isinstance(h, str) for h in node):
+        return None
+    try:
+        return [bytes.fromhex(h) for h in node]
+    except ValueError:
+        return None
+
+
+def _annotator() -> Callable[[Sequence[bytes]], str] | None:
+    try:
+        module = importlib.import_module("daskwire_conformance.hexdump")
+    except ImportError:
+        return None
+    annotate = getattr(module, "annotate", None)
+    return annotate if callable(annotate) else None
+
+
+def _plain_dump(frames: Sequence[bytes]) -> str:
+    lines: list[str] = []
+    for index, frame in enumerate(frames):
+        lines.append(f"frame {index} ({len(frame)} bytes)")
+        for offset in range(0, min(len(frame), 4096), 16):
+            lines.append(f"  {offset:06x}  {frame[offset : offset + 16].hex(' ')}")
+        if len(frame) > 4096:
+            lines.append(f"  ... {len(frame) - 4096} more bytes")
+    return "\n".join(lines)
+
+
+def _first_difference(expected: Sequence[bytes], actual: Sequence[bytes]) -> str:
+    for index, (e, a) in enumerate(zip(expected, actual, strict=False)):
+        if e != a:
+            at = next((i for i, (x, y) in enumerate(zip(e, a, strict=False)) if x != y), None)
+            if at is None:
+                return (
+                    f"frame {index}: expected {len(e)} bytes, got {len(a)} "
+                    f"(first {min(len(e), len(a))} bytes equal)"
+                )
+            return f"frame {index}, byte {at} (0x{at:x}): expected {e[at]:02x}, got {a[at]:02x}"
+    return f"expected {len(expected)} frames, got {len(actual)}"
+
+
+def _differing_line(lines_e: list[str], lines_a: list[str]) -> str | None:
+    for e, a in zip(lines_e, lines_a, strict=False):
+        if e != a:
+            return e.strip()
+    return None
+
+
+def hexdump_diff(expected: Sequence[bytes], actual: Sequence[bytes]) -> str:
+    """An annotated dump diff of two frame lists, headed by where they first differ."""
+    import difflib
+
+    head = f"first difference: {_first_difference(expected, actual)}"
+    annotate = _annotator()
+    dump_e = dump_a = None
+    if annotate is not None:
+        try:
+            dump_e, dump_a = annotate(list(expected)), annotate(list(actual))
+        except Exception:
+            dump_e = dump_a = None
+    if dump_e is None or dump_a is None:
+        dump_e, dump_a = _plain_dump(expected), _plain_dump(actual)
+    lines_e, lines_a = dump_e.splitlines(), dump_a.splitlines()
+    where = _differing_line(lines_e, lines_a)
+    if where is not None and annotate is not None:
+        head += f"\nfirst differing field (expected): {where}"
+    diff = difflib.unified_diff(lines_e, lines_a, "expected", "actual", lineterm="", n=2)
+    body = list(diff)
+    if len(body) > 80:
+        body = [*body[:80], f"... {len(body) - 80} more diff lines"]
+    return head + "\n" + "\n".join(body)
+
+
+# -- judging -----------------------------------------------------------------------------------
+
+
+def _transport_check(exchange: Exchange, mode: str | None) -> Check:
+    return Check(
+        mode=mode,
+        outcome="errored",
+        failure=exchange.failure,
+        message=exchange.message,
+        stderr=exchange.stderr,
+        seconds=exchange.seconds,
+    )
+
+
+def _non_ok(
+    exchange: Exchange, mode: str | None, *, want_category: str | None, also: Sequence[str] = ()
+) -> Check | None:
+    """Judge a reply that is not `ok`; None when it is ok and the caller must judge the result.
+
+    A rejection passes with `want_category` or with one of `also`, the categories a vector
+    lists as equally correct (an input that breaks two requirements of one layer, ER-3).
+    """
+    reply = exchange.reply
+    assert reply is not None
+    outcome = reply.get("outcome")
+    common: dict[str, Any] = {"mode": mode, "stderr": exchange.stderr, "seconds": exchange.seconds}
+    if outcome == "ok":
+        return None
+    if outcome == "skipped":
+        reason = str(reply.get("reason", ""))
+        return Check(outcome="skipped", failure="skipped", message=reason, **common)
+    if outcome == "errored":
+        text = str(reply.get("message", ""))
+        return Check(outcome="errored", failure="testee-errored", message=text, **common)
+    category = str(reply.get("category"))
+    text = str(reply.get("message", ""))
+    if want_category is None:
+        return Check(
+            outcome="failed",
+            failure="rejected-valid",
+            category=category,
+            message=f"rejected a valid input as {category}: {text}",
+            **common,
+        )
+    if category == want_category or category in also:
+        return Check(outcome="passed", category=category, message=text, **common)
+    wanted = " or ".join([want_category, *also])
+    return Check(
+        outcome="failed",
+        failure="wrong-category",
+        category=category,
+        expected=wanted,
+        actual=category,
+        message=f"rejected as {category}, expected {wanted}: {text}",
+        **common,
+    )
+
+
+def _bad_result(exchange: Exchange, mode: str | None, what: str) -> Check:
+    return Check(
+        mode=mode,
+        outcome="errored",
+        failure="protocol",
+        message=f"ok reply without a valid {what}",
+        stderr=exchange.stderr,
+        seconds=exchange.seconds,
+    )
+
+
+def _accepted_invalid(exchange: Exchange, mode: str | None, category: str) -> Check:
+    reply = exchange.reply or {}
+    return Check(
+        mode=mode,
+        outcome="failed",
+        failure="accepted-invalid",
+        expected=category,
+        actual=_show_value(reply.get("result")),
+        message=f"accepted an input that must be rejected as {category}",
+        stderr=exchange.stderr,
+        seconds=exchange.seconds,
+    )
+
+
+def _compare_frames(
+    exchange: Exchange, mode: str | None, expected: Sequence[Any], actual: list[bytes]
+) -> Check:
+    common: dict[str, Any] = {"mode": mode, "stderr": exchange.stderr, "seconds": exchange.seconds}
+    if len(expected) == len(actual) and all(
+        _frame_matches(e, a) for e, a in zip(expected, actual, strict=True)
+    ):
+        return Check(outcome="passed", **common)
+    if all(not isinstance(e, Mapping) or "repeat" in e for e in expected):
+        expected_bytes = [_frame_bytes(e) for e in expected]
+        diff = hexdump_diff(expected_bytes, actual)
+        message = diff.splitlines()[0]
+    else:
+        diff = ""
+        message = "frames differ from the golden frames (compared by sha256)"
+    return Check(
+        outcome="failed",
+        failure="mismatch",
+        message=message,
+        expected=_show_frames(expected),
+        actual=_show_frames(actual),
+        diff=diff,
+        **common,
+    )
+
+
+def _compare_value(exchange: Exchange, mode: str | None, expected: Any, actual_node: Any) -> Check:
+    from daskwire.notation import NotationError, difference, from_notation
+
+    common: dict[str, Any] = {"mode": mode, "stderr": exchange.stderr, "seconds": exchange.seconds}
+    try:
+        actual = from_notation(actual_node)
+    except NotationError as exc:
+        return Check(
+            outcome="errored",
+            failure="protocol",
+            message=f"result message is not typed notation: {exc}",
+            **common,
+        )
+    found = difference(from_notation(expected), actual)
+    if found is None:
+        return Check(outcome="passed", **common)
+    return Check(
+        outcome="failed",
+        failure="mismatch",
+        message=found,
+        expected=_show_value(expected),
+        actual=_show_value(actual_node),
+        **common,
+    )
+
+
+def _hex_list(frames: Sequence[Any]) -> list[str]:
+    return [_frame_bytes(f).hex() for f in frames]
+
+
+def _with_limits(body: dict[str, Any], vector: Vector) -> dict[str, Any]:
+    limits = vector.input.get("limits")
+    if limits:
+        body["limits"] = dict(limits)
+    return body
+
+
+def _judge_encode(vector: Vector, caps: Capabilities, send: Send) -> list[Check]:
+    exchange = send(
+        {
+            "cmd": "encode",
+            "message": vector.input["message"],
+            "options": dict(vector.input.get("options") or {}),
+        }
+    )
+    if exchange.reply is None:
+        return [_transport_check(exchange, None)]
+    expected = vector.expected
+    if vector.kind == "reject-encode":
+        verdict = _non_ok(exchange, None, want_category=str(expected["category"]))
+        return [verdict or _accepted_invalid(exchange, None, str(expected["category"]))]
+    verdict = _non_ok(exchange, None, want_category=None)
+    if verdict is not None:
+        return [verdict]
+    frames = _parse_hex_frames(exchange.reply["result"].get("frames"))
+    if frames is None:
+        return [_bad_result(exchange, None, "frames list of hex strings")]
+    if caps.canonical and expected.get("canonical") is True:
+        return [_compare_frames(exchange, None, expected["frames"], frames)]
+    return [_semantic_encode(exchange, expected["consumed"], frames)]
+
+
+def _semantic_encode(exchange: Exchange, consumed: Any, frames: list[bytes]) -> Check:
+    import daskwire
+    from daskwire.notation import difference, from_notation
+
+    common: dict[str, Any] = {"stderr": exchange.stderr, "seconds": exchange.seconds}
+    try:
+        decoded = daskwire.decode(frames, mode="consuming")
+    except daskwire.DaskwireError as exc:
+        return Check(
+            outcome="failed",
+            failure="invalid-output",
+            category=str(exc.category),
+            message=f"the reference cannot decode the frames produced: {exc}",
+            actual=_show_frames(frames),
+            **common,
+        )
+    found = difference(from_notation(consumed), decoded)
+    if found is None:
+        return Check(outcome="passed", **common)
+    return Check(
+        outcome="failed",
+        failure="mismatch",
+        message=f"decoded by the reference (consuming): {found}",
+        expected=_show_value(consumed),
+        actual=_show_frames(frames),
+        **common,
+    )
+
+
+def _judge_decode(vector: Vector, caps: Capabilities, send: Send) -> list[Check]:
+    frames = _hex_list(vector.input["frames"])
+    expected = vector.expected
+    checks: list[Check] = []
+    reject = vector.kind == "reject-decode"
+    modes = [m for m in caps.modes() if not reject or m in expected.get("modes", MODES)]
+    for mode in modes:
+        body = _with_limits({"cmd": "decode", "mode": mode, "frames": frames}, vector)
+        exchange = send(body)
+        if exchange.reply is None:
+            checks.append(_transport_check(exchange, mode))
+            continue
+        if reject:
+            category = str(expected["category"])
+            also = [str(c) for c in expected.get("also", ())]
+            verdict = _non_ok(exchange, mode, want_category=category, also=also)
+            checks.append(verdict or _accepted_invalid(exchange, mode, category))
+            continue
+        verdict = _non_ok(exchange, mode, want_category=None)
+        if verdict is not None:
+            checks.append(verdict)
+            continue
+        result = exchange.reply["result"]
+        if "message" not in result:
+            checks.append(_bad_result(exchange, mode, "message"))
+            continue
+        checks.append(_compare_value(exchange, mode, expected[mode], result["message"]))
+    return checks
+
+
+def _judge_wire(vector: Vector, caps: Capabilities, send: Send) -> list[Check]:
+    del caps
+    expected = vector.expected
+    if vector.kind == "stream":
+        body = {"cmd": "stream", "chunks": _hex_list(vector.input["chunks"])}
+    else:
+        body = {"cmd": "unpack", "wire": _frame_bytes(vector.input["wire"]).hex()}
+    exchange = send(_with_limits(body, vector))
+    if exchange.reply is None:
+        return [_transport_check(exchange, None)]
+    category = expected.get("category")
+    want = str(category) if category else None
+    verdict = _non_ok(exchange, None, want_category=want)
+    if verdict is not None:
+        return [verdict]
+    result = exchange.reply["result"]
+    if want is not None:
+        return [_accepted_invalid(exchange, None, want)]
+    if vector.kind == "unpack":
+        frames = _parse_hex_frames(result.get("frames"))
+        if frames is None:
+            return [_bad_result(exchange, None, "frames list of hex strings")]
+        return [_compare_frames(exchange, None, expected["frames"], frames)]
+    messages = result.get("messages")
+    parsed = [_parse_hex_frames(m) for m in messages] if isinstance(messages, list) else None
+    if parsed is None or any(m is None for m in parsed):
+        return [_bad_result(exchange, None, "messages list of frame lists")]
+    want_messages = expected["messages"]
+    flat_e = [f for m in want_messages for f in m]
+    flat_a = [f for m in parsed for f in m or ()]
+    if len(parsed) != len(want_messages) or [len(m) for m in want_messages] != [
+        len(m or ()) for m in parsed
+    ]:
+        return [
+            Check(
+                outcome="failed",
+                failure="mismatch",
+                message=f"expected {len(want_messages)} messages with "
+                f"{[len(m) for m in want_messages]} frames, got {len(parsed)} with "
+                f"{[len(m or ()) for m in parsed]}",
+                expected=[_show_frames(m) for m in want_messages],
+                actual=[_show_frames(m or ()) for m in parsed],
+                stderr=exchange.stderr,
+                seconds=exchange.seconds,
+            )
+        ]
+    return [_compare_frames(exchange, None, flat_e, flat_a)]
+
+
+_JUDGES: Final[dict[str, Callable[[Vector, Capabilities, Send], list[Check]]]] = {
+    "encode": _judge_encode,
+    "reject-encode": _judge_encode,
+    "decode": _judge_decode,
+    "reject-decode": _judge_decode,
+    "unpack": _judge_wire,
+    "reject-unpack": _judge_wire,
+    "stream": _judge_wire,
+}
+
+
+def unsupported(vector: Vector, caps: Capabilities) -> tuple[str, bool] | None:
+    """Why the testee cannot run a vector, and whether that is an optional capability."""
+    direction = DIRECTION_OF_KIND.get(vector.kind)
+    if direction is None:
+        return (f"vector kind {vector.kind!r} is unknown to this runner", False)
+    if direction == "decode":
+        modes = caps.modes()
+        if vector.kind == "reject-decode":
+            wanted = tuple(vector.expected.get("modes", MODES))
+            modes = tuple(m for m in modes if m in wanted)
+            if not modes:
+                return (f"decoder modes {'/'.join(wanted)} not declared", False)
+        elif not modes:
+            return ("no decoder mode declared", False)
+    elif direction not in caps.directions:
+        return (f"direction {direction!r} not declared", False)
+    for need in vector.needs:
+        if need.startswith("codec:"):
+            codec = need.removeprefix("codec:")
+            if codec not in caps.codecs:
+                return (f"codec {codec!r} not declared", codec != REQUIRED_CODEC)
+        elif need == "limits":
+            if not caps.limits:
+                return ("configurable limits not declared", True)
+        else:
+            return (f"unknown need {need!r}", False)
+    if vector.input.get("limits") and not caps.limits:
+        return ("configurable limits not declared", True)
+    return None
+
+
+def _outcome(checks: Sequence[Check]) -> str:
+    outcomes = {c.outcome for c in checks}
+    for outcome in ("errored", "failed", "skipped"):
+        if outcome in outcomes:
+            return outcome
+    return "passed"
+
+
+def judge_vector(vector: Vector, caps: Capabilities, send: Send) -> Result:
+    """Run one vector through `send` and judge every reply."""
+    import time
+
+    began = time.perf_counter()
+    common: dict[str, Any] = {
+        "id": vector.id,
+        "kind": vector.kind,
+        "level": vector.level,
+        "requirements": tuple(vector.requirements),
+    }
+    missing = unsupported(vector, caps)
+    if missing is not None:
+        reason, optional = missing
+        return Result(outcome="skipped", reason=reason, optional_skip=optional, **common)
+    checks = _JUDGES[vector.kind](vector, caps, send)
+    outcome = _outcome(checks)
+    reason = next((c.message for c in checks if c.outcome == outcome and c.message), "")
+    if outcome == "passed":
+        reason = ""
+    return Result(
+        outcome=outcome,
+        checks=tuple(checks),
+        reason=reason.splitlines()[0] if reason else "",
+        seconds=time.perf_counter() - began,
+        testee_seconds=sum(c.seconds for c in checks),
+        **common,
+    )

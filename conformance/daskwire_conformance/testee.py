@@ -1,0 +1,184 @@
+"""The harness testee interface, the reference codec as a testee, and the stdio serve loop."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from typing import IO, Any, Final, Protocol, runtime_checkable
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "ReferenceTestee",
+    "Testee",
+    "serve",
+]
+
+#: The harness protocol version this kit speaks (spec/harness.md).
+PROTOCOL_VERSION: Final = 1
+
+
+@runtime_checkable
+class Testee(Protocol):
+    """An implementation under test, in process: one method that answers harness requests.
+
+    `handle` receives each request object exactly as it travels over stdio (`cmd`, `seq` and
+    the command's fields, frames as hex, values in typed notation) and returns the reply object
+    (`outcome` and `result`, `category`, `reason` or `message`). `seq` may be left out of the
+    reply: the runner fills it in. The first request is always `start`; the last is `stop`.
+    An exception escaping `handle` is reported as an `errored` reply for that request.
+    """
+
+    def handle(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Answer one harness request with one reply object."""
+        ...
+
+
+def _hex_frames(frames: Sequence[Any]) -> list[str]:
+    return [bytes(frame).hex() for frame in frames]
+
+
+class ReferenceTestee:
+    """The reference codec (`daskwire`) behind the harness protocol.
+
+    Each command maps to one overridable method working on Python values (`encode`, `decode`,
+    `unpack`, `stream`); `handle` does the notation and hex conversions and turns
+    `DaskwireError` into a `rejected` reply. Subclasses that perturb one method make
+    deliberately broken implementations (the suite's mutants).
+    """
+
+    name = "daskwire"
+    language = "python"
+
+    def implementation(self) -> dict[str, Any]:
+        """The `implementation` object of the start reply."""
+        from daskwire import __version__
+
+        return {"name": self.name, "version": __version__, "language": self.language}
+
+    def capabilities(self) -> dict[str, Any]:
+        """The `capabilities` object of the start reply: everything the reference does."""
+        from daskwire import SUPPORTED_CODECS
+
+        return {
+            "directions": ["encode", "decode-forwarding", "decode-consuming", "wire"],
+            "codecs": list(SUPPORTED_CODECS),
+            "canonical": True,
+            "limits": True,
+        }
+
+    def encode(self, message: Any, *, compression: str | None, shard_size: int | None) -> Any:
+        """Encode a message into frames."""
+        import daskwire
+
+        if shard_size is None:
+            return daskwire.encode(message, compression=compression)
+        return daskwire.encode(message, compression=compression, shard_size=shard_size)
+
+    def decode(self, frames: list[bytes], *, mode: str, limits: Any) -> Any:
+        """Decode frames into a message in the given receiver mode."""
+        import daskwire
+
+        return daskwire.decode(frames, mode=mode, limits=limits)  # type: ignore[arg-type]
+
+    def unpack(self, data: bytes, *, limits: Any) -> Any:
+        """Split the wire bytes of one message into frames."""
+        import daskwire
+
+        return daskwire.unpack(data, limits=limits)
+
+    def stream(self, chunks: list[bytes], *, limits: Any) -> list[Any]:
+        """Read a byte stream fed in the given chunks; return every complete message's frames."""
+        import daskwire
+
+        reader = daskwire.FrameReader(limits=limits)
+        messages: list[Any] = []
+        for chunk in chunks:
+            messages.extend(reader.feed(chunk))
+        reader.close()
+        return messages
+
+    def handle(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Answer one request (see `Testee.handle`)."""
+        from daskwire import DaskwireError
+
+        try:
+            result = self._dispatch(request)
+        except DaskwireError as exc:
+            return {"outcome": "rejected", "category": str(exc.category), "message": str(exc)}
+        except Exception as exc:
+            text = "".join(traceback.format_exception_only(exc)).strip()
+            return {"outcome": "errored", "message": text}
+        return {"outcome": "ok", "result": result}
+
+    def _dispatch(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        from daskwire.limits import DEFAULT_LIMITS, Limits
+        from daskwire.notation import to_notation
+
+        cmd = request.get("cmd")
+        limits = Limits(**request["limits"]) if request.get("limits") else DEFAULT_LIMITS
+        if cmd == "start":
+            return {
+                "protocol": PROTOCOL_VERSION,
+                "implementation": self.implementation(),
+                "capabilities": self.capabilities(),
+            }
+        if cmd == "encode":
+            options = request.get("options") or {}
+            frames = self.encode(
+                _message_to_encode(request["message"]),
+                compression=options.get("compression"),
+                shard_size=options.get("shard_size"),
+            )
+            return {"frames": _hex_frames(frames)}
+        if cmd == "decode":
+            frames = [bytes.fromhex(f) for f in request["frames"]]
+            message = self.decode(frames, mode=request["mode"], limits=limits)
+            return {"message": to_notation(message)}
+        if cmd == "unpack":
+            return {
+                "frames": _hex_frames(self.unpack(bytes.fromhex(request["wire"]), limits=limits))
+            }
+        if cmd == "stream":
+            chunks = [bytes.fromhex(c) for c in request["chunks"]]
+            return {"messages": [_hex_frames(m) for m in self.stream(chunks, limits=limits)]}
+        if cmd == "stop":
+            return {}
+        msg = f"unknown command {cmd!r}"
+        raise ValueError(msg)
+
+
+def _message_to_encode(node: Any) -> Any:
+    """The Python value of an encode request; one Python cannot build is unencodable here."""
+    from daskwire import UnencodableValue
+    from daskwire.notation import NotationError, from_notation
+
+    try:
+        return from_notation(node)
+    except NotationError as exc:  # e.g. an offloaded value as a map key: unhashable in Python
+        raise UnencodableValue(str(exc)) from exc
+
+
+def serve(testee: Testee, stdin: IO[bytes] | None = None, stdout: IO[str] | None = None) -> int:
+    """Serve a testee over JSON lines until `stop` or end of input; returns an exit code."""
+    source = stdin if stdin is not None else sys.stdin.buffer
+    sink = stdout if stdout is not None else sys.stdout
+    for line in source:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+        except ValueError as exc:
+            print(f"daskwire serve: ignoring a request that is not JSON: {exc}", file=sys.stderr)
+            continue
+        try:
+            reply = dict(testee.handle(request))
+        except Exception as exc:
+            reply = {"outcome": "errored", "message": f"{type(exc).__name__}: {exc}"}
+        reply["seq"] = request.get("seq")
+        sink.write(json.dumps(reply, separators=(",", ":")) + "\n")
+        sink.flush()
+        if request.get("cmd") == "stop":
+            break
+    return 0

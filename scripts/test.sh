@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The project's test command (README): set up, then lint, types, vectors, every test with
+# coverage, the conformance suite against the reference (in process and over stdio) and the
+# Rust example, the spec site, and a benchmark smoke. Stops at the first failure.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+PATH="$PWD/.venv/bin:$HOME/.cargo/bin:$PATH"
+export PATH
+
+site_dir=$(mktemp -d)
+trap 'rm -rf "$site_dir"' EXIT
+rm -rf reports
+mkdir -p reports
+RUST_BIN=examples/rust/target/release/daskwire-rs
+
+now_ms() { date +%s%3N; }
+
+# step NAME COMMAND...: run one step, print its elapsed time, stop the script if it fails.
+step() {
+    local name=$1
+    shift
+    echo "==> $name: $*"
+    local start status=0
+    start=$(now_ms)
+    "$@" || status=$?
+    local elapsed=$(($(now_ms) - start))
+    printf '<== %s: exit %d in %d.%03ds\n' "$name" "$status" $((elapsed / 1000)) $((elapsed % 1000))
+    if [ "$status" -ne 0 ]; then
+        if [ "$name" = pytest ] && [ "$status" -eq 5 ]; then
+            echo "FAILED: pytest collected no tests" >&2
+        else
+            echo "FAILED: $name" >&2
+        fi
+        exit "$status"
+    fi
+}
+
+step lint ruff check .
+step format ruff format --check .
+step types mypy
+step vectors daskwire vectors check
+step rust-format cargo fmt --manifest-path examples/rust/Cargo.toml --check
+step rust-lint cargo clippy --manifest-path examples/rust/Cargo.toml --locked --all-targets -- -D warnings
+step rust-test cargo test --manifest-path examples/rust/Cargo.toml --locked
+step rust-build cargo build --manifest-path examples/rust/Cargo.toml --locked --release
+step pytest coverage run -m pytest
+# Branch coverage of the reference codec (coverage's source is reference/daskwire).
+step coverage coverage report --fail-under=95
+# The conformance suite: no baselines; every required vector must pass.
+step check-stdio daskwire check --json-report reports/reference-stdio.json
+step check-inprocess daskwire check --python daskwire_conformance.testee:ReferenceTestee \
+    --json-report reports/reference-in-process.json
+step check-rust daskwire check --json-report reports/rust-example.json -- "$RUST_BIN"
+# The site renders reports/ as its implementations page, so it is built after the checks.
+step spec daskwire spec build --site-dir "$site_dir"
+step bench-smoke python bench/bench_reference.py --quick
+step bench-runner-smoke python bench/bench_runner.py --quick --rust "$RUST_BIN"
+echo "All steps passed."

@@ -1,0 +1,17 @@
+"""Answers start claiming harness protocol 2."""
+
+import json
+
+from _common import main, reply
+
+
+def misbehave(request: dict) -> bool:
+    if request["cmd"] == "start":
+        answer = reply(request)
+        answer["result"]["protocol"] = 2
+        print(json.dumps(answer), flush=True)
+        return True
+    return False
+
+
+main(misbehave)

@@ -1,0 +1,135 @@
+"""Packaging: the wheel carries the spec and vectors, installs into a clean venv and runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = "daskwire_conformance/_data"
+
+#: Paths every wheel holds: the two packages, their typing markers, and the packaged data.
+WHEEL_MEMBERS = [
+    "daskwire/__init__.py",
+    "daskwire/py.typed",
+    "daskwire_conformance/cli.py",
+    "daskwire_conformance/py.typed",
+    "daskwire_conformance/site/hooks.py",
+    f"{DATA}/spec/index.md",
+    f"{DATA}/spec/assets/daskwire.css",
+]
+#: Folders that must hold at least one file in the wheel.
+WHEEL_FOLDERS = [f"{DATA}/spec/schemas/", f"{DATA}/vectors/"]
+
+
+def _run(args: list[str | Path], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command outside the checkout's environment settings; never raises on failure."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DASKWIRE_DATA", "PYTHONPATH")}
+    return subprocess.run(
+        [str(a) for a in args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built the way a release is: sdist first, then the wheel from the sdist."""
+    out = tmp_path_factory.mktemp("dist")
+    done = _run([sys.executable, "-m", "build", "--outdir", out, ROOT])
+    assert done.returncode == 0, done.stdout + done.stderr
+    (found,) = out.glob("daskwire-*.whl")
+    return found
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
+    """A fresh venv (no system site-packages) with the wheel and its docs extra installed."""
+    root = tmp_path_factory.mktemp("venv")
+    done = _run([sys.executable, "-m", "venv", root])
+    assert done.returncode == 0, done.stderr
+    bin_dir = root / "bin"
+    done = _run([bin_dir / "python", "-m", "pip", "install", f"{wheel}[docs]"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    return bin_dir
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("member", WHEEL_MEMBERS)
+def test_wheel_holds(wheel: Path, member: str) -> None:
+    assert member in zipfile.ZipFile(wheel).namelist()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("folder", WHEEL_FOLDERS)
+def test_wheel_folder_is_not_empty(wheel: Path, folder: str) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.startswith(folder) and not n.endswith("/") for n in names)
+
+
+@pytest.mark.slow
+def test_wheel_holds_no_build_output(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    assert [n for n in names if n.startswith(f"{DATA}/spec/generated/")] == []
+
+
+@pytest.mark.slow
+def test_installed_command_runs(venv: Path) -> None:
+    done = _run([venv / "daskwire", "--version"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("daskwire 0.1.0 ")
+
+
+@pytest.mark.slow
+def test_installed_packages_import(venv: Path) -> None:
+    done = _run([venv / "python", "-c", "import daskwire, daskwire_conformance"])
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.slow
+def test_installed_kit_finds_its_data(venv: Path) -> None:
+    script = (
+        "from daskwire_conformance._data import spec_dir, vectors_dir\n"
+        "print(spec_dir()); print(vectors_dir())"
+    )
+    done = _run([venv / "python", "-c", script], cwd=venv)
+    assert done.returncode == 0, done.stderr
+    spec, vectors = (Path(line) for line in done.stdout.splitlines())
+    site_packages = Path(
+        _run(
+            [venv / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
+        ).stdout.strip()
+    )
+    assert spec == site_packages / DATA / "spec"
+    assert vectors == site_packages / DATA / "vectors"
+    assert (spec / "index.md").is_file()
+    assert vectors.is_dir()
+
+
+@pytest.mark.slow
+def test_installed_kit_builds_the_spec_site(venv: Path, tmp_path: Path) -> None:
+    """`daskwire spec build` works from a wheel: it needs mkdocs.yml in the packaged data."""
+    done = _run([venv / "daskwire", "spec", "build", "--site-dir", tmp_path / "site"], cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "site" / "placeholder" / "index.html").is_file()
+
+
+def test_editable_install_uses_the_checkout() -> None:
+    """The dev install reads spec/ and vectors/ from the checkout, not from a packaged copy."""
+    script = (
+        "from daskwire_conformance._data import spec_dir, vectors_dir\n"
+        "print(spec_dir()); print(vectors_dir())"
+    )
+    done = _run([sys.executable, "-c", script], cwd=Path(sysconfig.get_paths()["purelib"]))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [str(ROOT / "spec"), str(ROOT / "vectors")]

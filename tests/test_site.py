@@ -1,0 +1,268 @@
+"""The spec site: strict build through `daskwire spec build`, generated pages, offline output."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, BuiltSite, build_site, daskwire_command, make_site_copy
+from daskwire.errors import Category
+from daskwire.limits import Limits
+from daskwire_conformance.requirements import load_requirements
+from daskwire_conformance.site.generate import generate, schema_page
+from daskwire_conformance.site.hooks import external_resources
+
+SCHEMAS = sorted((ROOT / "spec" / "schemas").glob("*.schema.json"))
+
+
+@pytest.fixture(scope="module")
+def site(built_site: BuiltSite) -> Path:
+    """The built site folder; fails with mkdocs' output when the build did not succeed."""
+    assert built_site.returncode == 0, built_site.output
+    return built_site.site
+
+
+def _html(site: Path, page: str) -> str:
+    return (site / page).read_text(encoding="utf-8")
+
+
+def _built_page(source_page: str) -> str:
+    """The HTML file mkdocs builds from a Markdown page (directory URLs)."""
+    stem = source_page.removesuffix(".md")
+    if stem == "index" or stem.endswith("/index"):
+        return stem + ".html"
+    return stem + "/index.html"
+
+
+def test_build_succeeds(built_site: BuiltSite) -> None:
+    assert built_site.returncode == 0, built_site.output
+    assert "WARNING" not in built_site.output
+
+
+@pytest.mark.parametrize(
+    ("page", "needle"),
+    [
+        ("placeholder/index.html", '<a id="PH-7" class="req" href="#PH-7">PH-7</a>'),
+        ("generated/requirements/index.html", 'href="../../placeholder/#PH-7"'),
+        ("errors/index.html", "<code>unclaimed-frame</code>"),
+        ("limits/index.html", "<code>max_decompression_ratio</code>"),
+        ("generated/schemas/index.html", "<h1"),
+        ("index.html", 'href="assets/daskwire.css"'),
+    ],
+)
+def test_page_contains(site: Path, page: str, needle: str) -> None:
+    assert needle in _html(site, page)
+
+
+def test_every_requirement_has_its_anchor(site: Path, built_site: BuiltSite) -> None:
+    requirements = load_requirements(built_site.copy.spec)
+    missing = [
+        r.id
+        for r in requirements.values()
+        if f'id="{r.id}"' not in _html(site, _built_page(r.page))
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize("category", [c.value for c in Category])
+def test_errors_page_lists_category(site: Path, category: str) -> None:
+    assert f"<code>{category}</code>" in _html(site, "errors/index.html")
+
+
+@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(Limits)])
+def test_limits_page_lists_limit(site: Path, field: str) -> None:
+    assert f"<code>{field}</code>" in _html(site, "limits/index.html")
+
+
+@pytest.mark.parametrize("schema", SCHEMAS, ids=lambda p: p.name)
+def test_schema_has_a_page(site: Path, schema: Path) -> None:
+    name = schema.name.removesuffix(".schema.json")
+    assert schema.name in _html(site, f"generated/schemas/{name}/index.html")
+
+
+def test_search_index(site: Path) -> None:
+    index = site / "search" / "search_index.json"
+    assert index.is_file()
+    text = index.read_text(encoding="utf-8")
+    assert "placeholder" in text
+    docs = json.loads(text)["docs"]
+    assert any(doc["location"].startswith("placeholder/") for doc in docs)
+
+
+def test_site_loads_nothing_from_other_hosts(site: Path) -> None:
+    offending = {}
+    for path in sorted(site.rglob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        found = re.findall(r"fonts\.(?:googleapis|gstatic)\.com", text) + external_resources(text)
+        if found:
+            offending[path.relative_to(site).as_posix()] = found
+    assert offending == {}
+
+
+@pytest.mark.parametrize(
+    ("tag", "remote"),
+    [
+        ('<script src="https://cdn.example/x.js"></script>', True),
+        ("<script src='http://cdn.example/x.js'></script>", True),
+        ('<img alt="" src="//cdn.example/x.png">', True),
+        ('<link rel="stylesheet" href="https://fonts.googleapis.com/css">', True),
+        ('<link href="https://cdn.example/x.css" rel="preload">', True),
+        ('<script src="../assets/javascripts/bundle.js"></script>', False),
+        ('<link rel="stylesheet" href="../assets/daskwire.css">', False),
+        ('<link rel="canonical" href="https://example.org/spec/">', False),
+        ('<a href="https://example.org/">a link</a>', False),
+        ("<script>fetch('https://example.org')</script>", False),
+    ],
+)
+def test_external_resources(tag: str, remote: bool) -> None:
+    assert external_resources(f"<p>{tag}</p>") == ([tag.split(">", 1)[0] + ">"] if remote else [])
+
+
+def test_generation_is_deterministic(tmp_path: Path) -> None:
+    first = make_site_copy(tmp_path / "one")
+    second = make_site_copy(tmp_path / "two")
+    generate(first.spec)
+    generate(second.spec)
+    generate(second.spec)  # a second run over its own output changes nothing
+
+    def tree(spec: Path) -> dict[str, bytes]:
+        out = spec / "generated"
+        return {
+            p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()
+        }
+
+    assert tree(first.spec) == tree(second.spec)
+    assert "requirements.md" in tree(first.spec)
+
+
+@pytest.mark.parametrize(
+    ("extra", "returncode"),
+    [((), 1), (("--no-strict",), 0)],
+)
+def test_broken_anchor_fails_strict_build(
+    tmp_path: Path, extra: tuple[str, ...], returncode: int
+) -> None:
+    copy = make_site_copy(tmp_path / "source")
+    index = copy.spec / "index.md"
+    index.write_text(
+        index.read_text(encoding="utf-8") + "\n[broken](framing.md#no-such-anchor)\n",
+        encoding="utf-8",
+    )
+    result = build_site(copy, tmp_path / "site", *extra)
+    assert result.returncode == returncode, result.output
+    assert "no-such-anchor" in result.output
+
+
+def test_missing_include_fails_build(tmp_path: Path) -> None:
+    copy = make_site_copy(tmp_path / "source")
+    index = copy.spec / "index.md"
+    index.write_text(
+        index.read_text(encoding="utf-8") + '\n--8<-- "generated/no-such-file.md"\n',
+        encoding="utf-8",
+    )
+    result = build_site(copy, tmp_path / "site")
+    assert result.returncode == 1, result.output
+    assert "no-such-file.md" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "returncode"),
+    [
+        (["spec"], 2),
+        (["spec", "build", "--no-such-option"], 2),
+        (["spec", "serve", "--dev-addr", "nowhere"], 2),
+    ],
+)
+def test_usage_errors(args: list[str], returncode: int) -> None:
+    done = subprocess.run(
+        [*daskwire_command(), *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == returncode, done.stderr
+
+
+def test_schema_page_renders_any_schema(tmp_path: Path) -> None:
+    raw = json.dumps(
+        {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "https://example.invalid/thing.schema.json",
+            "title": "Thing",
+            "description": "A thing with a `|` in it.",
+            "type": "object",
+            "required": ["name"],
+            "properties": {
+                "name": {"type": "string", "description": "Its name."},
+                "parts": {"type": "array", "items": {"$ref": "#/$defs/part"}},
+                "kind": {"enum": ["a", "b"]},
+            },
+            "additionalProperties": False,
+            "$defs": {"part": {"type": "object", "properties": {"size": {"type": "integer"}}}},
+        },
+        indent=2,
+    )
+    path = tmp_path / "thing.schema.json"
+    path.write_text(raw + "\n", encoding="utf-8")
+    page = schema_page(path, ["thing"])
+    expected_lines = [
+        "# Thing",
+        "| `name` | string | yes | Its name. |",
+        "| `parts` | array of [part](#def-part) | no |  |",
+        '| `kind` | one of `"a"`, `"b"` | no |  |',
+        "### `part` {#def-part}",
+        "| `size` | integer | no |  |",
+        "No other properties are allowed.",
+        "```json",
+    ]
+    lines = page.splitlines()
+    for line in expected_lines:
+        assert line in lines
+    assert raw in page
+
+
+@pytest.mark.parametrize(
+    ("vector_pages", "expected"),
+    [
+        (
+            True,
+            [
+                "index.md",
+                {
+                    "Reference": [
+                        "generated/schemas/index.md",
+                        "generated/schemas/thing.md",
+                        {"Vectors": ["generated/vectors/index.md", "generated/vectors/a/b.md"]},
+                    ]
+                },
+            ],
+        ),
+        (
+            False,
+            [
+                "index.md",
+                {"Reference": ["generated/schemas/index.md", "generated/schemas/thing.md"]},
+            ],
+        ),
+    ],
+)
+def test_nav_lists_generated_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vector_pages: bool, expected: list[object]
+) -> None:
+    from daskwire_conformance.site import hooks
+
+    for page in ("generated/schemas/thing.md", "generated/vectors/a/b.md"):
+        (tmp_path / page).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / page).write_text("# x\n", encoding="utf-8")
+    monkeypatch.setattr(hooks, "vector_pages_available", lambda: vector_pages)
+    nav: list[object] = [
+        "index.md",
+        {
+            "Reference": [
+                "generated/schemas/index.md",
+                {"Vectors": ["generated/vectors/index.md"]},
+            ]
+        },
+    ]
+    assert hooks._expand_nav(nav, tmp_path, set(hooks._nav_pages(nav))) == expected
