@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -122,6 +123,17 @@ def test_installed_kit_builds_the_spec_site(venv: Path, tmp_path: Path) -> None:
     done = _run([venv / "daskwire", "spec", "build", "--site-dir", tmp_path / "site"], cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "site" / "placeholder" / "index.html").is_file()
+
+
+@pytest.mark.slow
+def test_installed_kit_passes_its_own_suite(venv: Path, tmp_path: Path) -> None:
+    """The README's main job works from a wheel: `daskwire check` against `daskwire serve`."""
+    report = tmp_path / "report.json"
+    done = _run([venv / "daskwire", "check", "--json-report", report], cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = json.loads(report.read_text())["summary"]
+    assert summary["total"] > 1000
+    assert summary["passed"] == summary["total"]
 
 
 def test_editable_install_uses_the_checkout() -> None:

@@ -17,6 +17,7 @@ __all__ = [
     "U64_MAX",
     "apply_frame_ops",
     "apply_wire_ops",
+    "decompress_frame",
     "edit_payload",
     "pack_wire",
     "parse_prelude",
@@ -50,7 +51,8 @@ def small_header_codec(frame0: bytes) -> str | None:
     return codec if isinstance(codec, str) else None
 
 
-def _decompress(codec: str | None, data: bytes) -> bytes:
+def decompress_frame(codec: str | None, data: bytes) -> bytes:
+    """Decompress one frame with python-lz4 or zlib, independently of the reference."""
     if codec is None:
         return data
     if codec == "lz4":
@@ -76,13 +78,13 @@ def _compress(codec: str | None, data: bytes) -> bytes:
 
 def plain_payload(frames: Sequence[bytes]) -> bytes:
     """Frame 1 as msgpack bytes, decompressed when frame 0 names a codec."""
-    return _decompress(small_header_codec(frames[0]), frames[1])
+    return decompress_frame(small_header_codec(frames[0]), frames[1])
 
 
 def edit_payload(frames: Sequence[bytes], fn: Callable[[Any], Any]) -> list[bytes]:
     """Decode frame 1 (decompressing per frame 0), apply fn, re-encode and re-compress it."""
     codec = small_header_codec(frames[0])
-    value = unpack_payload(_decompress(codec, frames[1]))
+    value = unpack_payload(decompress_frame(codec, frames[1]))
     new = fn(value)
     out = list(frames)
     out[1] = _compress(codec, pack(new))

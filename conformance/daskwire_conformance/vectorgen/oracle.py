@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
-import lz4.block
 from daskwire import Materialized, Offloaded
+from daskwire.constants import TRANSPORT_KEYS
 
-__all__ = ["TRANSPORT_KEYS", "consumed_form"]
+from .mutations import decompress_frame
 
-#: The header keys that belong to the transport, not to the serializer (HD-1).
-TRANSPORT_KEYS: Final = ("count", "deserialize", "lengths", "compression")
-
-
-def _decompress(codec: str | None, data: bytes) -> bytes:
-    if codec is None:
-        return data
-    if codec == "lz4":
-        out: bytes = lz4.block.decompress(data)
-        return out
-    if codec == "zlib":
-        return zlib.decompress(data)
-    msg = f"the oracle knows no codec {codec!r}"
-    raise ValueError(msg)
+__all__ = ["consumed_form"]
 
 
 def _merge(header: Mapping[Any, Any], frames: Sequence[Any]) -> list[bytes]:
     codecs = header.get("compression") or [None] * len(frames)
-    joined = b"".join(_decompress(c, bytes(f)) for c, f in zip(codecs, frames, strict=True))
+    joined = b"".join(decompress_frame(c, bytes(f)) for c, f in zip(codecs, frames, strict=True))
     lengths = header.get("lengths")
     if lengths is None:
         return [bytes(f) for f in frames]

@@ -1,0 +1,271 @@
+"""daskwire against distributed.protocol on recorded Dask traffic (bench/dask_corpus.py)."""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime
+import gc
+import io
+import os
+import platform
+import pstats
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import daskwire
+import msgpack
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import dask_corpus
+from dask_corpus import BIG, CLASSES, Corpus, Entry, human
+
+MiB = 2**20
+CONTEXT = {"compression": None}  # what a comm passes after the handshake (compression off)
+
+
+@dataclass(slots=True)
+class Case:
+    """One message, prepared: both inputs and both encoded forms."""
+
+    wire: Any
+    dask: Any
+    dw_frames: list[Any]
+    dw_bytes: bytes
+    dk_frames: list[Any]
+    tree: Any  # frame 1 decoded: the payload with placeholders in place
+
+
+def prepare(entry: Entry) -> Case:
+    from distributed.protocol import dumps
+
+    frames = daskwire.encode(entry.wire)
+    tree = msgpack.unpackb(frames[1], use_list=False, strict_map_key=False)
+    return Case(
+        entry.wire,
+        entry.dask,
+        frames,
+        daskwire.pack_bytes(frames),
+        dumps(entry.dask, context=CONTEXT),
+        tree,
+    )
+
+
+def operations() -> dict[str, Callable[[Case], object]]:
+    """Each measured operation, as a function of one prepared message."""
+    from distributed.protocol import dumps, loads
+    from distributed.protocol.utils import pack_frames, unpack_frames
+
+    def reader(case: Case) -> object:
+        return daskwire.FrameReader().feed(case.dw_bytes)
+
+    return {
+        "dw.encode": lambda c: daskwire.encode(c.wire),
+        "dk.dumps": lambda c: dumps(c.dask, context=CONTEXT),
+        "floor.packb": lambda c: msgpack.packb(c.tree, use_bin_type=True),
+        "dw.decode-fwd": lambda c: daskwire.decode(c.dw_frames, mode="forwarding"),
+        "dw.decode-cons": lambda c: daskwire.decode(c.dw_frames, mode="consuming"),
+        "dk.loads": lambda c: loads(c.dk_frames, deserialize=False),
+        "floor.unpackb": lambda c: msgpack.unpackb(
+            c.dw_frames[1], use_list=False, strict_map_key=False
+        ),
+        "dw.pack_bytes": lambda c: daskwire.pack_bytes(c.dw_frames),
+        "dk.pack_frames": lambda c: pack_frames(c.dw_frames),
+        "dw.FrameReader": reader,
+        "dk.unpack_frames": lambda c: unpack_frames(c.dw_bytes),
+    }
+
+
+#: (label, daskwire op, reference op) for the ratio columns.
+RATIOS = (
+    ("encode/dumps", "dw.encode", "dk.dumps"),
+    ("encode/floor", "dw.encode", "floor.packb"),
+    ("dec-fwd/loads", "dw.decode-fwd", "dk.loads"),
+    ("dec-cons/loads", "dw.decode-cons", "dk.loads"),
+    ("dec-fwd/floor", "dw.decode-fwd", "floor.unpackb"),
+    ("pack/pack_frames", "dw.pack_bytes", "dk.pack_frames"),
+    ("reader/unpack", "dw.FrameReader", "dk.unpack_frames"),
+)
+
+
+def measure(
+    cases: list[Case], ops: dict[str, Callable[[Case], object]], rounds: int
+) -> dict[str, float]:
+    """Median over messages of each message's median over rounds; ops interleaved per round."""
+    clock = time.perf_counter_ns
+    samples: dict[str, list[list[int]]] = {name: [[] for _ in cases] for name in ops}
+    names = list(ops)
+    gc.disable()
+    try:
+        for round_ in range(rounds + 1):  # round 0 warms up
+            order = names[round_ % len(names) :] + names[: round_ % len(names)]
+            for name in order:
+                func, slots = ops[name], samples[name]
+                for index, case in enumerate(cases):
+                    start = clock()
+                    func(case)
+                    elapsed = clock() - start
+                    if round_:
+                        slots[index].append(elapsed)
+    finally:
+        gc.enable()
+    return {
+        name: statistics.median(statistics.median(s) for s in per_msg)
+        for name, per_msg in samples.items()
+    }
+
+
+def peak(func: Callable[[], object]) -> int:
+    """Peak bytes allocated while `func` runs (tracemalloc), above the baseline."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        result = func()
+        top = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    del result
+    return top - base
+
+
+def duration(ns: float) -> str:
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    return f"{ns / 1e3:.1f} us"
+
+
+def machine() -> str:
+    model = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"nproc {os.cpu_count()}, CPU {model}, Python {platform.python_version()}"
+
+
+def synthetic() -> Corpus:
+    """A tiny corpus for --quick: one message per class, no cluster."""
+    import dask
+    import distributed
+    from distributed.protocol.serialize import Serialized
+
+    def offloaded(size: int) -> tuple[Any, Any]:
+        header = {"serializer": "pickle", "writeable": (), "compression": (None,)}
+        frames = [bytes(size)]
+        return daskwire.Offloaded(header, frames), Serialized(dict(header), list(frames))
+
+    def entry(n_values: int, size: int, op: str) -> Entry:
+        values = [offloaded(size) for _ in range(n_values)]
+        wire = {"op": op, "tasks": {f"k-{i}": v[0] for i, v in enumerate(values)}, "n": 1}
+        dask_msg = {"op": op, "tasks": {f"k-{i}": v[1] for i, v in enumerate(values)}, "n": 1}
+        e = Entry("synthetic", wire, dask_msg, n_values, n_values * size)
+        e.klass = dask_corpus.classify(e)
+        return e
+
+    entries = [entry(0, 0, "heartbeat"), entry(50, 64, "compute-task"), entry(2, MiB, "data")]
+    return Corpus(dask.__version__, distributed.__version__, entries)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="seconds-long smoke, no cluster")
+    parser.add_argument("--regenerate", action="store_true", help="record the corpus again")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--max-per-class", type=int, default=400)
+    args = parser.parse_args(argv)
+
+    import distributed
+
+    corpus = synthetic() if args.quick else dask_corpus.load(regenerate=args.regenerate)
+    rounds = 2 if args.quick else args.rounds
+    print(f"daskwire vs distributed.protocol, {datetime.datetime.now(datetime.UTC):%Y-%m-%d}")
+    print(f"{machine()}; Dask {corpus.dask_version}, distributed {distributed.__version__}")
+    print(dask_corpus.describe(corpus))
+    print()
+    ops = operations()
+    results: dict[str, dict[str, float]] = {}
+    prepared: dict[str, list[Case]] = {}
+    for klass in CLASSES:
+        group = [e for e in corpus.entries if e.klass == klass]
+        if not group:
+            continue
+        step = max(1, len(group) // args.max_per_class)
+        cases = [prepare(e) for e in group[::step]]
+        prepared[klass] = cases
+        results[klass] = measure(cases, ops, 1 if klass == BIG and args.quick else rounds)
+
+    print("median time per message (median over rounds, then over messages)")
+    width = max(map(len, ops)) + 2
+    print(f"{'':<{width}}" + "".join(f"{k:>13}" for k in results))
+    for name in ops:
+        print(f"{name:<{width}}" + "".join(f"{duration(r[name]):>13}" for r in results.values()))
+    print()
+    print("ratios (daskwire / reference; > 1 means daskwire is slower)")
+    print(f"{'':<{width}}" + "".join(f"{k:>13}" for k in results))
+    for label, mine, theirs in RATIOS:
+        cells = "".join(f"{r[mine] / r[theirs]:>13.2f}" for r in results.values())
+        print(f"{label:<{width}}" + cells)
+
+    big = prepared.get(BIG)
+    if big:
+        from distributed.protocol import dumps, loads
+
+        case = big[0]
+        size = sum(memoryview(f).nbytes for f in case.dw_frames)
+        print()
+        print(f"peak memory on one {BIG} message ({human(size)} of frames), tracemalloc:")
+        checks = {
+            "dw.encode": lambda: daskwire.encode(case.wire),
+            "dk.dumps": lambda: dumps(case.dask, context=CONTEXT),
+            "dw.decode-fwd": lambda: daskwire.decode(case.dw_frames, mode="forwarding"),
+            "dw.decode-cons": lambda: daskwire.decode(case.dw_frames, mode="consuming"),
+            "dk.loads": lambda: loads(case.dk_frames, deserialize=False),
+            "dw.FrameReader": lambda: daskwire.FrameReader().feed(case.dw_bytes),
+            "dk.unpack_frames": lambda: dask_unpack(case.dw_bytes),
+        }
+        for name, func in checks.items():
+            grown = peak(func)
+            print(f"  {name:<18}{human(grown):>12}  ({grown / size:.3f} x payload)")
+
+    worst_class, worst_label, worst_ratio, worst_op = "", "", 0.0, ""
+    for klass, r in results.items():
+        for label, mine, theirs in RATIOS[:5]:
+            if r[mine] / r[theirs] > worst_ratio:
+                worst_class, worst_label, worst_ratio = klass, label, r[mine] / r[theirs]
+                worst_op = mine
+    print()
+    print(f"cProfile of {worst_op} on class {worst_class} ({worst_label} = {worst_ratio:.2f}):")
+    profiler = cProfile.Profile()
+    func = ops[worst_op]
+    cases = prepared[worst_class]
+    deadline = time.perf_counter() + (0.5 if args.quick else 3.0)
+    profiler.enable()
+    while time.perf_counter() < deadline:
+        for case in cases:
+            func(case)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(10)
+    print("\n".join(out.getvalue().splitlines()[4:]))
+    return 0
+
+
+def dask_unpack(data: bytes) -> object:
+    from distributed.protocol.utils import unpack_frames
+
+    return unpack_frames(data)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,418 @@
+"""Record real Dask traffic (messages before encoding) from a LocalCluster into a bench corpus."""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import os
+import pickle
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from daskwire import Materialized, Offloaded
+
+CACHE_DIR = Path(__file__).resolve().parent.parent / ".bench-cache"
+FORMAT = 1  # bump when the corpus layout changes
+MiB = 2**20
+
+#: Class names, in the order reports list them.
+CONTROL, GRAPH, DATA, BIG = "control", "graph", "data", "data-64MiB"
+CLASSES = (CONTROL, GRAPH, DATA, BIG)
+
+
+@dataclass(slots=True)
+class Entry:
+    """One recorded message in both forms, plus where it was seen."""
+
+    process: str  # "scheduler+client" or "worker"
+    wire: Any  # daskwire value model: Offloaded / Materialized in place
+    dask: Any  # Dask form: Serialized / Pickled in place, for distributed.protocol.dumps
+    offloaded: int = 0  # number of offloaded values
+    offloaded_bytes: int = 0  # bytes in their frames
+    klass: str = CONTROL
+
+
+@dataclass(slots=True)
+class Corpus:
+    """What `load` returns and `main` writes."""
+
+    dask_version: str
+    distributed_version: str
+    entries: list[Entry]
+    notes: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+class Skip(Exception):
+    """A message holds something daskwire cannot carry; the reason is noted."""
+
+
+# -- converting one message (runs inside the patched dumps, in every process) ------------------
+
+
+def _nbytes(frame: Any) -> int:
+    return memoryview(frame).nbytes
+
+
+def _snapshot(frames: Any) -> list[bytes]:
+    """Own the bytes: the caller may reuse its buffers after dumps returns."""
+    return [f if isinstance(f, bytes) else memoryview(f).tobytes() for f in frames]
+
+
+class Converter:
+    """Turns one Dask message into (daskwire form, Dask form), never deserializing a value."""
+
+    def __init__(self, kwargs: dict[str, Any], notes: Counter[str]) -> None:
+        self.kwargs = kwargs
+        self.notes = notes
+        self.offloaded = 0
+        self.offloaded_bytes = 0
+
+    def offload(self, value: Any) -> tuple[Any, Any]:
+        from distributed.protocol import pickle as dpickle
+        from distributed.protocol.serialize import (
+            Pickled,
+            Serialize,
+            Serialized,
+            ToPickle,
+            serialize,
+            serialize_and_split,
+        )
+        from distributed.utils import ensure_memoryview
+
+        if isinstance(value, Serialized | Pickled):
+            frames = _snapshot(value.frames)
+            header = dict(value.header)
+            self.notes[f"{type(value).__name__} -> Offloaded"] += 1
+            wire = Offloaded(header, frames)
+            dask = type(value)(dict(header), list(frames))
+        elif isinstance(value, Serialize):
+            opts = {
+                "serializers": self.kwargs.get("serializers"),
+                "on_error": self.kwargs.get("on_error", "message"),
+                "context": self.kwargs.get("context"),
+            }
+            header, frames = serialize(value.data, **opts)
+            codecs = header.pop("compression", None)
+            if codecs and any(c is not None for c in codecs):
+                raise Skip("Serialize with serializer-side compression")
+            frames = _snapshot(frames)
+            size = self.kwargs.get("frame_split_size")
+            split_header, split_frames = serialize_and_split(value.data, size=size, **opts)
+            split_header["compression"] = tuple(None for _ in split_frames)
+            self.notes["Serialize -> Materialized (distributed serialize)"] += 1
+            wire = Materialized(header, frames)
+            dask = Serialized(split_header, _snapshot(split_frames))
+        elif isinstance(value, ToPickle):
+            buffers: list[Any] = []
+            blob = dpickle.dumps(
+                value.data, buffer_callback=lambda b: buffers.append(ensure_memoryview(b))
+            )
+            frames = _snapshot(buffers)
+            self.notes["ToPickle -> Materialized (distributed pickle)"] += 1
+            wire = Materialized({"pickled-obj": blob}, frames)
+            header = {"pickled-obj": blob, "compression": tuple(None for _ in frames)}
+            dask = Pickled(header, list(frames))
+        else:
+            raise TypeError(type(value))
+        self.offloaded += 1
+        self.offloaded_bytes += sum(map(_nbytes, frames))
+        return wire, dask
+
+    def convert(self, value: Any) -> tuple[Any, Any]:
+        from distributed.protocol.serialize import Pickled, Serialize, Serialized, ToPickle
+
+        kind = type(value)
+        if value is None or kind in (bool, int, float, str, bytes):
+            if kind is bytes and len(value) > 65_536:
+                self.notes["inline bytes > 64 KiB (daskwire offloads them as raw bytes)"] += 1
+            return value, value
+        if kind is bytearray or kind is memoryview:
+            return bytes(value), bytes(value)
+        if isinstance(value, Serialize | Serialized | ToPickle | Pickled):
+            return self.offload(value)
+        if kind is list or kind is tuple:
+            pairs = [self.convert(v) for v in value]
+            return [w for w, _ in pairs], kind(d for _, d in pairs)
+        if kind is set or kind is frozenset:
+            self.notes["set -> list (Dask sends {'__Set__': True, 'as-list': [...]})"] += 1
+            pairs = [self.convert(v) for v in value]
+            return [w for w, _ in pairs], kind(d for _, d in pairs)
+        if kind is dict:
+            wire: dict[Any, Any] = {}
+            dask: dict[Any, Any] = {}
+            for key, item in value.items():
+                if not _plain_key(key):
+                    raise Skip(f"map key of type {type(key).__name__}")
+                wire[key], dask[key] = self.convert(item)
+            return wire, dask
+        if isinstance(value, enum.Enum):
+            raise Skip("Enum value (Dask sends an __Enum__ map)")
+        raise Skip(f"{kind.__module__}.{kind.__qualname__} (Dask would pickle it)")
+
+
+def _plain_key(key: Any) -> bool:
+    if type(key) is tuple:
+        return all(_plain_key(k) for k in key)
+    return key is None or type(key) in (str, bytes, int)
+
+
+# -- recording, installed in every process ---------------------------------------------------
+# Workers receive these functions by value (cloudpickle), each call with its own copy of this
+# module's globals, so the recording state lives on distributed.protocol.core itself.
+
+
+def install_patch(process: str) -> None:
+    """Wrap distributed.protocol.dumps so every message is recorded before it is encoded."""
+    import distributed.protocol
+    import distributed.protocol.core
+
+    original = distributed.protocol.core.dumps
+    entries: list[tuple[Any, ...]] = []
+    notes: Counter[str] = Counter()
+
+    def recording_dumps(msg: Any, **kwargs: Any) -> list[Any]:
+        converter = Converter(kwargs, notes)
+        try:
+            if type(msg) not in (dict, list, tuple):
+                raise Skip(f"top-level {type(msg).__name__} (a daskwire message is a map or array)")
+            wire, dask = converter.convert(msg)
+        except Skip as exc:
+            notes[f"skipped message: {exc}"] += 1
+        except Exception as exc:  # recording must never break the cluster
+            notes[f"skipped message: conversion failed: {exc!r:.80}"] += 1
+        else:
+            # Plain tuples: a worker pickles them without importing this script.
+            entries.append((process, wire, dask, converter.offloaded, converter.offloaded_bytes))
+        return original(msg, **kwargs)
+
+    distributed.protocol.core._daskwire_record = (original, entries, notes)  # type: ignore[attr-defined]
+    distributed.protocol.core.dumps = recording_dumps
+    distributed.protocol.dumps = recording_dumps
+
+
+def remove_patch(path: str | None = None) -> tuple[list[tuple[Any, ...]], Counter[str]]:
+    """Restore dumps; return (or, in a worker, pickle to `path`) what was recorded."""
+    import distributed.protocol
+    import distributed.protocol.core
+
+    original, entries, notes = distributed.protocol.core._daskwire_record  # type: ignore[attr-defined]
+    del distributed.protocol.core._daskwire_record  # type: ignore[attr-defined]
+    distributed.protocol.core.dumps = original
+    distributed.protocol.dumps = original
+    if path is not None:
+        with open(path, "wb") as out:
+            pickle.dump((entries, notes), out, protocol=5)
+        return [], Counter()
+    return entries, notes
+
+
+# -- the workloads ----------------------------------------------------------------------------
+
+
+def _inc(x: int) -> int:
+    return x + 1
+
+
+def _add(*xs: int) -> int:
+    return sum(xs)
+
+
+def _remove_patch_in_worker(tmp: str, dask_worker: Any) -> str:
+    path = os.path.join(tmp, f"{os.getpid()}.pkl")
+    remove_patch(path)
+    return path
+
+
+def run_workloads(client: Any, small: bool) -> None:
+    import dask
+    import dask.array as da
+    import dask.dataframe as dd
+    import numpy as np
+    import pandas as pd
+
+    n = 200 if small else 800
+    # dask.array reduction
+    x = da.random.default_rng(0).random((n * 4, n * 4), chunks=(n // 2, n // 2))
+    (x + x.T).mean(axis=0).sum().compute()
+    # dask.dataframe groupby
+    pdf = pd.DataFrame(
+        {
+            "k": np.arange(n * 100) % 37,
+            "v": np.arange(n * 100, dtype="f8"),
+            "s": np.arange(n * 100).astype(str),
+        }
+    )
+    ddf = dd.from_pandas(pdf, npartitions=16)
+    ddf.groupby("k").v.agg(["sum", "mean", "count"]).compute()
+    # dask.delayed graph of a few thousand tasks
+    width = 300 if small else 1000
+    layer = [dask.delayed(_inc)(i) for i in range(width)]
+    layer = [dask.delayed(_add)(layer[i], layer[(i + 1) % width]) for i in range(width)]
+    dask.delayed(_add)(*layer).compute()
+    # scatter and gather of a 64 MiB array
+    big = np.arange((4 if small else 64) * MiB // 8, dtype="f8")
+    future = client.scatter(big)
+    got = client.gather(future)
+    assert got.nbytes == big.nbytes
+    del future
+
+
+GRAPH_OPS = frozenset({"update-graph", "compute-task"})
+
+
+def ops(message: Any) -> set[Any]:
+    """The `op` of a message, or of each message of a batch."""
+    items = [message] if type(message) is dict else message
+    return {item.get("op") for item in items if type(item) is dict}
+
+
+def classify(entry: Entry) -> str:
+    """data-64MiB / data by offloaded bytes, graph by op (or many values), else control."""
+    if entry.offloaded_bytes >= 32 * MiB:
+        return BIG
+    if entry.offloaded_bytes >= 64 * 2**10:
+        return DATA
+    if entry.offloaded >= 8 or ops(entry.wire) & GRAPH_OPS:
+        return GRAPH
+    return CONTROL
+
+
+def record(small: bool = False) -> Corpus:
+    """Start a LocalCluster, run the workloads, and return every recorded message."""
+    import dask
+    import distributed
+
+    start = time.perf_counter()
+    entries: list[Entry] = []
+    notes: Counter[str] = Counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        install_patch("scheduler+client")
+        try:
+            with (
+                distributed.LocalCluster(
+                    host="127.0.0.1",
+                    protocol="tcp://",
+                    n_workers=2,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                ) as cluster,
+                distributed.Client(cluster) as client,
+            ):
+                client.run(install_patch, "worker")
+                run_workloads(client, small)
+                paths = client.run(_remove_patch_in_worker, tmp)
+        finally:
+            local, local_notes = remove_patch()
+        entries.extend(Entry(*t) for t in local)
+        notes.update(local_notes)
+        for path in paths.values():
+            with open(path, "rb") as stream:
+                worker_entries, worker_notes = pickle.load(stream)
+            entries.extend(Entry(*t) for t in worker_entries)
+            notes.update(worker_notes)
+    for entry in entries:
+        entry.klass = classify(entry)
+    return Corpus(
+        dask.__version__,
+        distributed.__version__,
+        entries,
+        notes,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def cache_path(small: bool = False) -> Path:
+    import distributed
+
+    tag = "small" if small else "full"
+    return CACHE_DIR / f"dask-corpus-{distributed.__version__}-v{FORMAT}-{tag}.pkl"
+
+
+def load(*, regenerate: bool = False, small: bool = False) -> Corpus:
+    """The cached corpus for the installed Dask version, recorded first if needed."""
+    path = cache_path(small)
+    if path.exists() and not regenerate:
+        # Plain data only, so the file loads whether this module is __main__ or imported.
+        with path.open("rb") as stream:
+            data = pickle.load(stream)
+        entries = [Entry(*fields) for fields in data["entries"]]
+        return Corpus(
+            data["dask"], data["distributed"], entries, Counter(data["notes"]), data["seconds"]
+        )
+    corpus = record(small)
+    data = {
+        "format": FORMAT,
+        "dask": corpus.dask_version,
+        "distributed": corpus.distributed_version,
+        "seconds": corpus.seconds,
+        "notes": dict(corpus.notes),
+        "entries": [
+            (e.process, e.wire, e.dask, e.offloaded, e.offloaded_bytes, e.klass)
+            for e in corpus.entries
+        ],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as out:
+        pickle.dump(data, out, protocol=5)
+    tmp.replace(path)
+    return corpus
+
+
+def human(n: float) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", MiB), ("KiB", 2**10)):
+        if abs(n) >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n:.0f} B"
+
+
+def describe(corpus: Corpus) -> str:
+    """Per-class counts and sizes, and the conversion notes."""
+    import daskwire
+
+    lines = [
+        (
+            f"Dask {corpus.dask_version}, distributed {corpus.distributed_version}: "
+            f"{len(corpus.entries)} messages recorded in {corpus.seconds:.1f} s"
+        ),
+        (
+            f"{'class':<12}{'count':>7}{'offloaded':>11}{'payload median':>16}"
+            f"{'payload max':>13}{'offl. bytes total':>19}"
+        ),
+    ]
+    for klass in CLASSES:
+        group = [e for e in corpus.entries if e.klass == klass]
+        if not group:
+            continue
+        payloads = sorted(len(daskwire.encode(e.wire)[1]) for e in group)
+        lines.append(
+            f"{klass:<12}{len(group):>7}{sum(e.offloaded for e in group):>11}"
+            f"{human(payloads[len(payloads) // 2]):>16}{human(payloads[-1]):>13}"
+            f"{human(sum(e.offloaded_bytes for e in group)):>19}"
+        )
+    by_process = Counter(e.process for e in corpus.entries)
+    lines.append("by process: " + ", ".join(f"{k} {v}" for k, v in sorted(by_process.items())))
+    lines.extend(f"  note: {note}: {count}" for note, count in sorted(corpus.notes.items()))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--regenerate", action="store_true", help="record even if cached")
+    parser.add_argument("--small", action="store_true", help="smaller workloads (4 MiB scatter)")
+    args = parser.parse_args(argv)
+    corpus = load(regenerate=args.regenerate, small=args.small)
+    print(describe(corpus))
+    print(f"cache: {cache_path(args.small)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
