@@ -62,17 +62,68 @@ def _depth_too_big(depth: int, max_depth: int) -> LimitExceeded:
 def parse(data: Buffer, hook: PairsHook, max_depth: int) -> Any:
     """Parse exactly one msgpack value (PL-1) with `hook` building every map.
 
-    A fast path hands the whole frame to msgpack's C parser. Frames that may hold float32 or
-    ext values, or more container headers than `max_depth`, take the exact path, which walks
-    the tokens with msgpack's own Unpacker so that float32 stays `Float32`, ext types are
-    refused (PL-9) and depth is counted (PL-11).
+    msgpack's C parser reads float32 as a plain float, and has no depth limit of ours, so it
+    only takes frames it reads exactly as the profile does: frames with no byte that could
+    start a float32 or ext token and too few container headers to nest past `max_depth`,
+    or else frames that `_c_parse_is_exact` vouches for. All others take the exact path,
+    which walks the tokens with msgpack's own Unpacker so that float32 stays `Float32`, ext
+    types are refused (PL-9) and depth is counted (PL-11).
     """
     view = memoryview(data)
-    if _NEEDS_EXACT.search(view) is None and (
+    # Nesting past max_depth needs more than max_depth container headers.
+    shallow = (
         view.nbytes <= max_depth or len(bytes(view).translate(None, _NOT_CONTAINER)) <= max_depth
-    ):
+    )
+    if shallow and _NEEDS_EXACT.search(view) is None:
+        return _parse_fast(view, hook)
+    if _c_parse_is_exact(view, None if shallow else max_depth):
         return _parse_fast(view, hook)
     return _parse_exact(view, hook, max_depth)
+
+
+def _c_parse_is_exact(view: memoryview, max_depth: int | None) -> bool:
+    """True when the C parser reads `view` exactly: no float32, no ext, no nesting too deep.
+
+    Bytes that look like float32 or ext markers are common inside str and bin values. The
+    frame is read once without hooks and packed again: shortest forms come back byte for
+    byte, while a float32 comes back as a float64 and a timestamp (read as a float here) as
+    a float64 too, so equal bytes prove there was neither. Other ext types fail the read.
+    Non-minimal forms also come back different and take the exact path, which is correct.
+    Depth is counted only when `max_depth` is given (the frame could nest that deep).
+    """
+    try:
+        plain = msgpack.unpackb(
+            view,
+            raw=False,
+            use_list=False,
+            strict_map_key=False,
+            ext_hook=_reject_ext,
+            timestamp=1,
+        )
+        if msgpack.packb(plain, use_bin_type=True) != view:
+            return False
+    except (ValueError, TypeError, msgpack.UnpackException):
+        return False
+    return max_depth is None or not _deeper_than(plain, max_depth)
+
+
+def _deeper_than(value: Any, max_depth: int) -> bool:
+    """True when maps and arrays (map keys included) nest deeper than `max_depth`."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        kind = type(item)
+        if kind is dict:
+            if depth > max_depth:
+                return True
+            for key, inner in item.items():
+                pending.append((key, depth + 1))
+                pending.append((inner, depth + 1))
+        elif kind is tuple:
+            if depth > max_depth:
+                return True
+            pending.extend((inner, depth + 1) for inner in item)
+    return False
 
 
 def _parse_fast(view: memoryview, hook: PairsHook) -> Any:
