@@ -13,7 +13,6 @@ import pstats
 import statistics
 import sys
 import time
-import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import msgpack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dask_corpus
+from bench_reference import peak_growth as peak
 from dask_corpus import BIG, CLASSES, Corpus, Entry, human
 
 MiB = 2**20
@@ -119,21 +119,6 @@ def measure(
         name: statistics.median(statistics.median(s) for s in per_msg)
         for name, per_msg in samples.items()
     }
-
-
-def peak(func: Callable[[], object]) -> int:
-    """Peak bytes allocated while `func` runs (tracemalloc), above the baseline."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        result = func()
-        top = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    del result
-    return top - base
 
 
 def duration(ns: float) -> str:
