@@ -5,7 +5,7 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --all
 PATH="$PWD/.venv/bin:$HOME/.cargo/bin:$PATH"
 export PATH
 
