@@ -255,6 +255,8 @@ class _Decoding:
         except DaskwireError as exc:
             if self.deferred is None:
                 self.deferred = exc
+            # A stand-in that the rest of layer 4 and layer 5 can place and check; `decode`
+            # raises the deferred error before any message is returned (ER-1, ER-3).
             return object()
         if raw:
             if len(frames) == 1:

@@ -160,11 +160,11 @@ class FrameReader:
         if head.nbytes >= PRELUDE_INT_BYTES:
             value: int = _U64.unpack_from(head)[0]
             return value
+        # The caller has at least 8 bytes buffered, spread over the first few chunks.
+        chunks = iter(self._chunks)
         joined = bytearray()
-        for chunk in self._chunks:
-            joined += chunk[: PRELUDE_INT_BYTES - len(joined)]
-            if len(joined) == PRELUDE_INT_BYTES:
-                break
+        while len(joined) < PRELUDE_INT_BYTES:
+            joined += next(chunks)[: PRELUDE_INT_BYTES - len(joined)]
         tail: int = _U64.unpack_from(joined)[0]
         return tail
 
