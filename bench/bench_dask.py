@@ -89,9 +89,24 @@ RATIOS = (
     ("dec-fwd/loads", "dw.decode-fwd", "dk.loads"),
     ("dec-cons/loads", "dw.decode-cons", "dk.loads"),
     ("dec-fwd/floor", "dw.decode-fwd", "floor.unpackb"),
+    ("dec-cons/floor", "dw.decode-cons", "floor.unpackb"),
     ("pack/pack_frames", "dw.pack_bytes", "dk.pack_frames"),
     ("reader/unpack", "dw.FrameReader", "dk.unpack_frames"),
 )
+
+
+#: Issue targets: each daskwire op against Dask's own and against the msgpack floor.
+TARGETS = (
+    ("encode/dumps", "dw.encode", "dk.dumps", 1.0),
+    ("encode/floor", "dw.encode", "floor.packb", 1.5),
+    ("dec-fwd/loads", "dw.decode-fwd", "dk.loads", 1.0),
+    ("dec-cons/loads", "dw.decode-cons", "dk.loads", 1.0),
+    ("dec-fwd/floor", "dw.decode-fwd", "floor.unpackb", 1.5),
+    ("dec-cons/floor", "dw.decode-cons", "floor.unpackb", 1.5),
+)
+#: Peak memory of a daskwire op on the large-frame class, payload included, over the payload.
+MEMORY_TARGET = 1.1
+MEMORY_HEADER = ["", "growth", "peak / payload", f"<= {MEMORY_TARGET}"]
 
 
 def measure(
@@ -168,13 +183,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regenerate", action="store_true", help="record the corpus again")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--max-per-class", type=int, default=400)
+    parser.add_argument(
+        "--markdown", type=Path, help="also write the report as Markdown (the site's table)"
+    )
+    parser.add_argument("--no-profile", action="store_true", help="skip the closing cProfile")
     args = parser.parse_args(argv)
 
     import distributed
 
     corpus = synthetic() if args.quick else dask_corpus.load(regenerate=args.regenerate)
     rounds = 2 if args.quick else args.rounds
-    print(f"daskwire vs distributed.protocol, {datetime.datetime.now(datetime.UTC):%Y-%m-%d}")
+    today = f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d}"
+    print(f"daskwire vs distributed.protocol, {today}")
     print(f"{machine()}; Dask {corpus.dask_version}, distributed {distributed.__version__}")
     print(dask_corpus.describe(corpus))
     print()
@@ -190,26 +210,35 @@ def main(argv: list[str] | None = None) -> int:
         prepared[klass] = cases
         results[klass] = measure(cases, ops, 1 if klass == BIG and args.quick else rounds)
 
+    times = [[name, *(duration(r[name]) for r in results.values())] for name in ops]
+    ratios = [
+        [label, *(f"{r[mine] / r[theirs]:.2f}" for r in results.values())]
+        for label, mine, theirs in RATIOS
+    ]
+    verdicts = [
+        [
+            f"{label} <= {limit}",
+            *(_verdict(r[mine] / r[theirs], limit) for r in results.values()),
+        ]
+        for label, mine, theirs, limit in TARGETS
+    ]
+    header = ["", *results]
     print("median time per message (median over rounds, then over messages)")
-    width = max(map(len, ops)) + 2
-    print(f"{'':<{width}}" + "".join(f"{k:>13}" for k in results))
-    for name in ops:
-        print(f"{name:<{width}}" + "".join(f"{duration(r[name]):>13}" for r in results.values()))
+    print(_text_table(header, times))
     print()
     print("ratios (daskwire / reference; > 1 means daskwire is slower)")
-    print(f"{'':<{width}}" + "".join(f"{k:>13}" for k in results))
-    for label, mine, theirs in RATIOS:
-        cells = "".join(f"{r[mine] / r[theirs]:>13.2f}" for r in results.values())
-        print(f"{label:<{width}}" + cells)
+    print(_text_table(header, ratios))
+    print()
+    print("targets")
+    print(_text_table(header, verdicts))
 
+    memory: list[list[str]] = []
     big = prepared.get(BIG)
     if big:
         from distributed.protocol import dumps, loads
 
         case = big[0]
         size = sum(memoryview(f).nbytes for f in case.dw_frames)
-        print()
-        print(f"peak memory on one {BIG} message ({human(size)} of frames), tracemalloc:")
         checks = {
             "dw.encode": lambda: daskwire.encode(case.wire),
             "dk.dumps": lambda: dumps(case.dask, context=CONTEXT),
@@ -221,11 +250,89 @@ def main(argv: list[str] | None = None) -> int:
         }
         for name, func in checks.items():
             grown = peak(func)
-            print(f"  {name:<18}{human(grown):>12}  ({grown / size:.3f} x payload)")
+            # Peak memory while the op runs, payload included, over the payload.
+            ratio = (size + grown) / size
+            mark = _verdict(ratio, MEMORY_TARGET) if name.startswith("dw.") else ""
+            memory.append([name, human(grown), f"{ratio:.3f}", mark])
+        print()
+        print(f"peak memory on one {BIG} message ({human(size)} of frames), tracemalloc:")
+        print(_text_table(MEMORY_HEADER, memory))
 
+    if args.markdown:
+        sections = [
+            (
+                f"Measured {today} on {machine()}, with Dask {corpus.dask_version} and "
+                f"distributed {distributed.__version__}, by `{_command(args)}`."
+            ),
+            "",
+            "```text",
+            dask_corpus.describe(corpus),
+            "```",
+            "",
+            "Median time per message (the median over rounds, then over messages):",
+            "",
+            _markdown_table(header, times),
+            "",
+            "Ratios (daskwire / reference; above 1 means daskwire is slower):",
+            "",
+            _markdown_table(header, ratios),
+            "",
+            "Targets:",
+            "",
+            _markdown_table(header, verdicts),
+        ]
+        if memory:
+            sections += [
+                "",
+                f"Peak memory (tracemalloc) on one {BIG} message:",
+                "",
+                _markdown_table(MEMORY_HEADER, memory),
+            ]
+        args.markdown.write_text("\n".join(sections) + "\n", encoding="utf-8")
+        print(f"\nwrote {args.markdown}")
+
+    if not args.no_profile:
+        _profile_worst(results, ops, prepared, 0.5 if args.quick else 3.0)
+    return 0
+
+
+def _verdict(ratio: float, limit: float) -> str:
+    return f"{'met' if ratio <= limit else 'MISSED'} ({ratio:.2f})"
+
+
+def _command(args: argparse.Namespace) -> str:
+    parts = ["python bench/bench_dask.py"]
+    if args.rounds != 7:
+        parts.append(f"--rounds {args.rounds}")
+    if args.max_per_class != 400:
+        parts.append(f"--max-per-class {args.max_per_class}")
+    return " ".join(parts)
+
+
+def _text_table(header: list[str], rows: list[list[str]]) -> str:
+    width = max(len(str(row[0])) for row in [header, *rows]) + 2
+    cells = max(len(c) for row in [header, *rows] for c in row[1:]) + 2
+    lines = [f"{header[0]:<{width}}" + "".join(f"{h:>{cells}}" for h in header[1:])]
+    lines += [f"{row[0]:<{width}}" + "".join(f"{c:>{cells}}" for c in row[1:]) for row in rows]
+    return "\n".join(lines)
+
+
+def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _profile_worst(
+    results: dict[str, dict[str, float]],
+    ops: dict[str, Callable[[Case], object]],
+    prepared: dict[str, list[Case]],
+    seconds: float,
+) -> None:
+    """cProfile the daskwire op with the worst ratio to a target, where to look next."""
     worst_class, worst_label, worst_ratio, worst_op = "", "", 0.0, ""
     for klass, r in results.items():
-        for label, mine, theirs in RATIOS[:5]:
+        for label, mine, theirs, _ in TARGETS:
             if r[mine] / r[theirs] > worst_ratio:
                 worst_class, worst_label, worst_ratio = klass, label, r[mine] / r[theirs]
                 worst_op = mine
@@ -234,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     profiler = cProfile.Profile()
     func = ops[worst_op]
     cases = prepared[worst_class]
-    deadline = time.perf_counter() + (0.5 if args.quick else 3.0)
+    deadline = time.perf_counter() + seconds
     profiler.enable()
     while time.perf_counter() < deadline:
         for case in cases:
@@ -243,7 +350,6 @@ def main(argv: list[str] | None = None) -> int:
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(10)
     print("\n".join(out.getvalue().splitlines()[4:]))
-    return 0
 
 
 def dask_unpack(data: bytes) -> object:

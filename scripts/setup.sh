@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine for the kit: .venv with the kit and its dev dependencies. With
 # --all (what scripts/test.sh uses) it also installs Debian's chromium, for the spec site's
-# browser test, and checks for a Rust toolchain, for the Rust example.
+# browser test, checks for a Rust toolchain, for the Rust example, and installs the bench
+# extra (a pinned distributed), as --bench alone does (make bench).
 # Idempotent: a second run only checks. Fails loudly when something cannot be installed.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 all=false
+extras=dev
 case "${1:-}" in
     "") ;;
-    --all) all=true ;;
-    *) echo "usage: bash scripts/setup.sh [--all]" >&2; exit 2 ;;
+    --all) all=true; extras=dev,bench ;;
+    --bench) extras=dev,bench ;;
+    *) echo "usage: bash scripts/setup.sh [--all | --bench]" >&2; exit 2 ;;
 esac
 
 if $all; then
@@ -44,7 +47,19 @@ if [ ! -x .venv/bin/python ]; then
     echo "==> creating .venv"
     python3 -m venv .venv
 fi
-echo "==> installing the kit and its dev dependencies into .venv"
+echo "==> installing the kit and its extras ($extras) into .venv"
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[dev]'
+# The editable install runs hatch_build.py, which compiles the C extension daskwire._scan in
+# place (reference/daskwire/) on every run, so a _scan.c edited since the last run is rebuilt.
+.venv/bin/python -m pip install --quiet -e ".[$extras]"
+if ! ext=$(.venv/bin/python -c 'import daskwire._scan as s; print(s.__file__)'); then
+    if [ "${DASKWIRE_PURE_PYTHON:-}" = 1 ]; then
+        echo "WARNING: installed without the C extension daskwire._scan (DASKWIRE_PURE_PYTHON=1)" >&2
+    else
+        echo "FAILED: the C extension daskwire._scan does not import after the install" >&2
+        exit 1
+    fi
+else
+    echo "C extension: $ext"
+fi
 echo "setup done: $(.venv/bin/daskwire --version)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README): set up, then lint, types, vectors, every test with
-# coverage, the conformance suite against the reference (in process and over stdio) and the
-# Rust example, the spec site, and a benchmark smoke. Stops at the first failure.
+# coverage (with the C extension on, then the codec's tests with it off), the C extension
+# under sanitizers, the conformance suite against the reference (in process and over stdio)
+# and the Rust example, the spec site, and benchmark smokes. Stops at the first failure.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -46,6 +47,11 @@ step rust-lint cargo clippy --manifest-path examples/rust/Cargo.toml --locked --
 step rust-test cargo test --manifest-path examples/rust/Cargo.toml --locked
 step rust-build cargo build --manifest-path examples/rust/Cargo.toml --locked --release
 step pytest coverage run -m pytest
+# The codec again with the C extension off: its exact, pure-Python paths alone (accel.py).
+step pytest-pure env DASKWIRE_PURE_PYTHON=1 coverage run --append -m pytest -q \
+    tests/reference tests/test_vectors_reference.py
+# The C extension under AddressSanitizer and UndefinedBehaviorSanitizer.
+step c-sanitizers bash scripts/sanitize.sh
 # Branch coverage of the reference codec (coverage's source is reference/daskwire).
 step coverage coverage report --fail-under=95
 # The conformance suite: no baselines; every required vector must pass.
@@ -56,5 +62,6 @@ step check-rust daskwire check --json-report reports/rust-example.json -- "$RUST
 # The site renders reports/ as its implementations page, so it is built after the checks.
 step spec daskwire spec build --site-dir "$site_dir"
 step bench-smoke python bench/bench_reference.py --quick
+step bench-dask-smoke python bench/bench_dask.py --quick
 step bench-runner-smoke python bench/bench_runner.py --quick --rust "$RUST_BIN"
 echo "All steps passed."

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = "daskwire_conformance/_data"
+#: The C extension's file name for the interpreter that builds and installs the wheel.
+EXTENSION = f"_scan{sysconfig.get_config_var('EXT_SUFFIX')}"
 
 #: Paths every wheel holds: the two packages, their typing markers, and the packaged data.
 WHEEL_MEMBERS = [
@@ -27,11 +30,15 @@ WHEEL_MEMBERS = [
 ]
 #: Folders that must hold at least one file in the wheel.
 WHEEL_FOLDERS = [f"{DATA}/spec/schemas/", f"{DATA}/vectors/"]
+#: Paths the sdist must hold (under its top folder) so that the wheel built from it has the
+#: C extension.
+SDIST_MEMBERS = ["hatch_build.py", "reference/daskwire/_scan.c", "pyproject.toml"]
 
 
 def _run(args: list[str | Path], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run a command outside the checkout's environment settings; never raises on failure."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DASKWIRE_DATA", "PYTHONPATH")}
+    unset = ("DASKWIRE_DATA", "PYTHONPATH", "DASKWIRE_PURE_PYTHON")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     return subprocess.run(
         [str(a) for a in args],
         env=env,
@@ -44,13 +51,27 @@ def _run(args: list[str | Path], cwd: Path | None = None) -> subprocess.Complete
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel, built the way a release is: sdist first, then the wheel from the sdist."""
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dist folder, built the way a release is: sdist first, then the wheel from the sdist."""
     out = tmp_path_factory.mktemp("dist")
     done = _run([sys.executable, "-m", "build", "--outdir", out, ROOT])
     assert done.returncode == 0, done.stdout + done.stderr
-    (found,) = out.glob("daskwire-*.whl")
+    return out
+
+
+@pytest.fixture(scope="module")
+def wheel(dist: Path) -> Path:
+    """The wheel."""
+    (found,) = dist.glob("daskwire-*.whl")
     return found
+
+
+@pytest.fixture(scope="module")
+def sdist_names(dist: Path) -> list[str]:
+    """The sdist's member paths, without its top folder."""
+    (found,) = dist.glob("daskwire-*.tar.gz")
+    with tarfile.open(found) as archive:
+        return [name.partition("/")[2] for name in archive.getnames()]
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +103,52 @@ def test_wheel_folder_is_not_empty(wheel: Path, folder: str) -> None:
 def test_wheel_holds_no_build_output(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert [n for n in names if n.startswith(f"{DATA}/spec/generated/")] == []
+
+
+@pytest.mark.slow
+def test_wheel_holds_the_extension(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    compiled = [n for n in names if n.endswith((".so", ".pyd"))]
+    assert compiled == [f"daskwire/{EXTENSION}"]
+
+
+@pytest.mark.slow
+def test_wheel_is_platform_specific(wheel: Path) -> None:
+    """A wheel with a compiled extension is tagged for its interpreter and platform."""
+    tag = wheel.name.removesuffix(".whl").split("-", 2)[2]
+    assert tag != "py3-none-any"
+    assert tag.startswith(f"cp{sys.version_info.major}{sys.version_info.minor}-")
+    wheel_file = zipfile.ZipFile(wheel).read("daskwire-0.1.0.dist-info/WHEEL").decode()
+    assert "Root-Is-Purelib: false" in wheel_file
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("member", SDIST_MEMBERS)
+def test_sdist_holds(sdist_names: list[str], member: str) -> None:
+    assert member in sdist_names
+
+
+@pytest.mark.slow
+def test_sdist_holds_no_compiled_extension(sdist_names: list[str]) -> None:
+    """The in-place build of an editable install stays out of the sdist."""
+    assert [n for n in sdist_names if n.endswith((".so", ".pyd"))] == []
+
+
+@pytest.mark.slow
+def test_installed_extension_scans(venv: Path) -> None:
+    """The wheel's daskwire._scan imports from site-packages and vouches as specified."""
+    script = (
+        "import sysconfig\n"
+        "from daskwire import _scan\n"
+        "print(_scan.__file__); print(sysconfig.get_path('platlib'))\n"
+        "print(_scan.scan(b'\\x80', 256, -1), _scan.scan(b'\\xc1', 256, -1))"
+    )
+    done = _run([venv / "python", "-c", script], cwd=venv)
+    assert done.returncode == 0, done.stderr
+    path, platlib, results = done.stdout.splitlines()
+    assert Path(path) == Path(platlib) / "daskwire" / EXTENSION
+    # An empty map is vouched for with no placeholders; the byte 0xc1 never is.
+    assert results == "0 -1"
 
 
 @pytest.mark.slow

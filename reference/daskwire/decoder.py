@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final, Literal
 
-from . import payload
+import msgpack
+
+from . import accel, payload
 from .codecs import decompress
 from .constants import (
     HEADER_COMPRESSION,
@@ -42,7 +44,7 @@ from .errors import (
 )
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Buffer, Materialized, Offloaded
-from .wire import frame_view
+from .wire import frame_views
 
 __all__ = ["CONSUMING", "FORWARDING", "Mode", "decode"]
 
@@ -54,15 +56,29 @@ CONSUMING: Final = "consuming"
 
 _TRANSPORT: Final = frozenset(TRANSPORT_KEYS)
 _ONES: Final = b"\x01"
+_INT: Final = frozenset({int})
+_STR_OR_NONE: Final = frozenset({str, type(None)})
 
 
 def _is_count(value: object) -> bool:
     return type(value) is int and value >= 0
 
 
+def _all_counts(values: tuple[Any, ...]) -> bool:
+    """True when every item is an int (not a bool) and none is negative."""
+    return _INT.issuperset(map(type, values)) and min(values, default=0) >= 0
+
+
 def _check_frame_list(views: Sequence[memoryview], limits: Limits) -> None:
     """Layer 1: frame count and sizes (WF-2, WF-7)."""
     count = len(views)
+    if MIN_FRAMES <= count <= limits.max_frames:
+        sizes = list(map(len, views))  # flat byte views: len is the size in bytes
+        if (
+            max(sizes) <= limits.max_frame_bytes
+            and sum(sizes) + PRELUDE_INT_BYTES * (count + 1) <= limits.max_message_bytes
+        ):
+            return
     if count > limits.max_frames:
         msg = f"{count} frames, over max_frames={limits.max_frames}"
         raise LimitExceeded(msg, limit="max_frames", requirement="WF-7")
@@ -82,8 +98,6 @@ def _check_frame_list(views: Sequence[memoryview], limits: Limits) -> None:
 
 def _small_header_codec(frame: memoryview, limits: Limits) -> str | None:
     """Layer 2: read frame 0 (SH-1 .. SH-5); return the payload's codec or None."""
-    if not frame.nbytes:
-        return None
     try:
         header = payload.parse(frame, payload.plain_pairs_hook, limits.max_depth)
     except LimitExceeded:
@@ -101,6 +115,15 @@ def _small_header_codec(frame: memoryview, limits: Limits) -> str | None:
     return codec
 
 
+def _payload(frames: Sequence[Buffer], limits: Limits) -> Buffer:
+    """Layers 2 and 3: the small header, then frame 1, decompressed if frame 0 says so."""
+    head, body = frames[SMALL_HEADER_INDEX], frames[PAYLOAD_INDEX]
+    if not len(head):
+        return body
+    codec = _small_header_codec(memoryview(head), limits)
+    return body if codec is None else decompress(codec, body, limits)
+
+
 class _Decoding:
     """State of one decode: the frames, which of them are claimed, and resolved values."""
 
@@ -114,7 +137,7 @@ class _Decoding:
         "resolved",
     )
 
-    def __init__(self, frames: Sequence[memoryview], mode: str, limits: Limits) -> None:
+    def __init__(self, frames: Sequence[Buffer], mode: str, limits: Limits) -> None:
         self.frames = frames
         self.mode = mode
         self.limits = limits
@@ -196,6 +219,27 @@ class _Decoding:
             raise InvalidPlaceholder(msg, requirement="PH-3")
         if self.resolved and self._contains_resolved(header):
             raise MisplacedPlaceholder("a placeholder stands inside a header", requirement="PH-7")
+        value = self.resolve(header, index, count)
+        self.resolved.add(id(value))
+        return value
+
+    def fast_hook(self, mapping: dict[Any, Any]) -> Any:
+        """The object hook of the fast path: the scanner has checked keys and nesting."""
+        if KEY_HEADER not in mapping:
+            return mapping
+        header = mapping[KEY_HEADER]
+        index = mapping[KEY_FINDEX]
+        count = mapping[KEY_FCOUNT]
+        if type(header) is not dict:
+            msg = f"_$header must be a map, not {type(header).__name__}"
+            raise InvalidPlaceholder(msg, requirement="PH-3")
+        if not _is_count(index) or not _is_count(count):
+            msg = f"_$findex and _$fcount must be non-negative integers; got {index!r}, {count!r}"
+            raise InvalidPlaceholder(msg, requirement="PH-3")
+        return self.resolve(header, index, count)
+
+    def resolve(self, header: dict[Any, Any], index: int, count: int) -> Any:
+        """Check a placeholder's header and frames, claim them, and build its value."""
         self._check_header(header, count)
         available = len(self.claims)
         if index > available or count > available - index:
@@ -208,7 +252,7 @@ class _Decoding:
             self.claims[index : index + count] = _ONES * count
             self.claimed += count
         start = OFFLOAD_BASE + index
-        wire = self.frames[start : start + count]
+        wire = [memoryview(frame) for frame in self.frames[start : start + count]]
         value: Any
         if header[HEADER_DESERIALIZE]:
             value = self._materialize(header, wire, raw=True)
@@ -217,7 +261,6 @@ class _Decoding:
             value = Offloaded(header, wire)
         else:
             value = self._materialize(header, wire, raw=False)
-        self.resolved.add(id(value))
         return value
 
     @staticmethod
@@ -231,7 +274,7 @@ class _Decoding:
             msg = "header 'deserialize' must be a bool"
             raise InvalidHeader(msg, requirement="HD-3")
         lengths = header.get(HEADER_LENGTHS)
-        if type(lengths) is not tuple or not all(_is_count(n) for n in lengths):
+        if type(lengths) is not tuple or not _all_counts(lengths):
             msg = "header 'lengths' must be an array of non-negative integers"
             raise InvalidHeader(msg, requirement="HD-4")
         if HEADER_COMPRESSION in header:
@@ -239,7 +282,7 @@ class _Decoding:
             if (
                 type(codecs) is not tuple
                 or len(codecs) != count
-                or not all(c is None or type(c) is str for c in codecs)
+                or not _STR_OR_NONE.issuperset(map(type, codecs))
             ):
                 msg = "header 'compression' must be an array of `count` str-or-nil entries"
                 raise InvalidHeader(msg, requirement="HD-5")
@@ -249,7 +292,7 @@ class _Decoding:
 
     # -- materialising: decompress and merge (layer 6, deferred) -------------------------------
 
-    def _materialize(self, header: dict[Any, Any], wire: Sequence[memoryview], *, raw: bool) -> Any:
+    def _materialize(self, header: dict[Any, Any], wire: Sequence[Buffer], *, raw: bool) -> Any:
         try:
             frames = self._merge(header, wire)
         except DaskwireError as exc:
@@ -265,17 +308,17 @@ class _Decoding:
         serializer = {k: v for k, v in header.items() if k not in _TRANSPORT}
         return Materialized(serializer, frames)
 
-    def _check_plain_lengths(self, header: dict[Any, Any], wire: Sequence[memoryview]) -> None:
+    def _check_plain_lengths(self, header: dict[Any, Any], wire: Sequence[Buffer]) -> None:
         """Uncompressed values: `lengths` must add up, for every receiver (CP-11, layer 6)."""
         codecs = header.get(HEADER_COMPRESSION)
-        if codecs is not None and any(c is not None for c in codecs):
+        if codecs is not None and codecs.count(None) != len(codecs):
             return
-        total = sum(view.nbytes for view in wire)
+        total = sum(map(len, wire))  # flat byte views: len is the size in bytes
         if sum(header[HEADER_LENGTHS]) != total and self.deferred is None:
             msg = f"lengths add up to {sum(header[HEADER_LENGTHS])} bytes, the frames hold {total}"
             self.deferred = LengthMismatch(msg, requirement="CP-11")
 
-    def _merge(self, header: dict[Any, Any], wire: Sequence[memoryview]) -> list[Buffer]:
+    def _merge(self, header: dict[Any, Any], wire: Sequence[Buffer]) -> list[Buffer]:
         """Decompress each wire frame and cut the bytes at `lengths` (CP-6)."""
         codecs = header.get(HEADER_COMPRESSION) or (None,) * len(wire)
         plain: list[Buffer] = [
@@ -299,6 +342,41 @@ class _Decoding:
         return out
 
 
+#: What `_decode_fast` returns when the exact path must decide.
+_NOT_VOUCHED: Final = object()
+
+
+def _decode_fast(
+    body: Buffer, placeholders: int, frames: Sequence[Buffer], mode: str, limits: Limits
+) -> Any:
+    """The message, read by msgpack's C unpacker, or `_NOT_VOUCHED` when the exact path decides.
+
+    The scanner has vouched that the C unpacker reads `body` exactly as the exact path does
+    (no float32, no ext, depth, key types and uniqueness, placeholder shape and nesting), so
+    what is left is what the hook checks per placeholder. Any error sends the frames down the
+    exact path, which raises the error the spec's layer order puts first (ER-3).
+    """
+    if not placeholders:
+        if len(frames) != OFFLOAD_BASE:  # frames no placeholder claims (PH-9)
+            return _NOT_VOUCHED
+        try:
+            return msgpack.unpackb(body, use_list=False, strict_map_key=False)
+        except (ValueError, msgpack.UnpackException):
+            return _NOT_VOUCHED
+    state = _Decoding(frames, mode, limits)
+    try:
+        message = msgpack.unpackb(
+            body, use_list=False, strict_map_key=False, object_hook=state.fast_hook
+        )
+    except (ValueError, msgpack.UnpackException):  # DaskwireError is a ValueError
+        return _NOT_VOUCHED
+    if type(message) is not dict and type(message) is not tuple:  # the message is a placeholder
+        return _NOT_VOUCHED
+    if state.claimed != len(state.claims) or state.deferred is not None:
+        return _NOT_VOUCHED
+    return message
+
+
 def decode(
     frames: Sequence[Buffer],
     *,
@@ -317,12 +395,40 @@ def decode(
     if mode not in (FORWARDING, CONSUMING):
         msg = f"mode must be {FORWARDING!r} or {CONSUMING!r}, not {mode!r}"
         raise ValueError(msg)
-    views = [frame_view(f) for f in frames]
+    fast = accel.decode
+    if fast is not None:
+        # Compiled, in one call: layer 1, an empty frame 0, scan and build (accel.py).
+        message = fast(
+            frames,
+            limits.max_frames,
+            limits.max_frame_bytes,
+            limits.max_message_bytes,
+            limits.max_depth,
+            mode == CONSUMING,
+        )
+        if message is not NotImplemented:
+            return message
+    scan, frames_ok = accel.scan, accel.frames_ok
+    if (
+        scan is not None
+        and frames_ok is not None
+        and frames_ok(frames, limits.max_frames, limits.max_frame_bytes, limits.max_message_bytes)
+    ):
+        # Layer 1 holds, and the frames are flat bytes: no views needed.
+        body = _payload(frames, limits)
+        placeholders = scan(body, limits.max_depth, -1)
+        if placeholders >= 0:
+            build = accel.build
+            if build is not None:
+                message = build(body, frames, mode == CONSUMING)
+                if message is not NotImplemented:
+                    return message
+            message = _decode_fast(body, placeholders, frames, mode, limits)
+            if message is not _NOT_VOUCHED:
+                return message
+    views = frame_views(frames)
     _check_frame_list(views, limits)
-    codec = _small_header_codec(views[SMALL_HEADER_INDEX], limits)
-    body: Buffer = views[PAYLOAD_INDEX]
-    if codec is not None:
-        body = decompress(codec, body, limits)
+    body = _payload(views, limits)
     state = _Decoding(views, mode, limits)
     message = payload.parse(body, state.hook, limits.max_depth)
     if id(message) in state.resolved:

@@ -7,6 +7,7 @@ from typing import Any, Final
 
 import msgpack
 
+from . import accel
 from .codecs import SUPPORTED_CODECS, compress
 from .constants import (
     BYTESTRING_THRESHOLD,
@@ -22,11 +23,11 @@ from .constants import (
     REFERENCE_MIN_COMPRESS_SIZE,
     SMALL_HEADER_COMPRESSION,
 )
-from .errors import LimitExceeded, UnencodableValue
+from .errors import DaskwireError, LimitExceeded, UnencodableValue
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Buffer, Float32, Materialized, Offloaded
-from .payload import check_key
-from .wire import frame_view
+from .payload import KEY_TYPES
+from .wire import frame_sizes, frame_view
 
 __all__ = ["encode"]
 
@@ -34,6 +35,9 @@ _INT_MIN: Final = -(2**63)
 _INT_MAX: Final = 2**64 - 1
 _SCALARS: Final = frozenset({type(None), bool, str, float})
 _BINARY: Final = frozenset({bytes, bytearray, memoryview})
+_KEY_TYPES: Final = KEY_TYPES | {memoryview}
+_STR_OR_NONE: Final = frozenset({str, type(None)})
+_INT: Final = frozenset({int})
 _TRANSPORT: Final = frozenset(
     {HEADER_COUNT, HEADER_DESERIALIZE, HEADER_LENGTHS, HEADER_COMPRESSION}
 )
@@ -52,16 +56,29 @@ def _where(path: _Path) -> str:
     return "$" + "".join(reversed(parts))
 
 
-def _ints_in_range(key: Any) -> bool:
-    """True when every int in a (possibly array) map key fits msgpack (PL-4)."""
+def _key_allowed(key: Any) -> bool:
+    """True when a map key is in the profile (PL-6) and its ints fit msgpack (PL-4).
+
+    Besides the decoder's key types, a read-only `memoryview` (hashable) is a bin key here,
+    as it is to msgpack's packer.
+    """
     pending = [key]
     while pending:
         item = pending.pop()
-        if type(item) is tuple:
+        kind = type(item)
+        if kind is tuple:
             pending.extend(item)
-        elif type(item) is int and not _INT_MIN <= item <= _INT_MAX:
+        elif kind is int:
+            if not _INT_MIN <= item <= _INT_MAX:
+                return False
+        elif kind not in _KEY_TYPES:
             return False
     return True
+
+
+def _all_counts(values: Sequence[Any]) -> bool:
+    """True when every item is an int (not a bool) and none is negative."""
+    return _INT.issuperset(map(type, values)) and min(values, default=0) >= 0
 
 
 def _unencodable(message: str, requirement: str) -> UnencodableValue:
@@ -135,7 +152,7 @@ class _Encoding:
             out: dict[Any, Any] = {}
             entries = list(value.items())
             for key, _ in entries:
-                if not check_key(key) or not _ints_in_range(key):
+                if not _key_allowed(key):
                     msg = f"{_where(path)}: map key {key!r:.40} is not allowed"
                     raise _unencodable(msg, "CE-11")
             for key, item in reversed(entries):
@@ -146,8 +163,10 @@ class _Encoding:
             if in_header:
                 raise _unencodable(f"{_where(path)}: an offloaded value inside a header", "CE-11")
             if kind is Offloaded:
-                return self.forwarded(value, depth, path, stack)
-            return self.materialized(value, depth, path, stack)
+                header, frames = self.forwarded(value, path)
+            else:
+                header, frames = self.materialized(value, path)
+            return self.placeholder(header, frames, depth, path, stack)
         msg = f"{_where(path)}: {kind.__name__} is not a msgpack value of the profile"
         raise _unencodable(msg, "CE-11")
 
@@ -174,17 +193,21 @@ class _Encoding:
         stack.append((header, depth + 1, True, (path, KEY_HEADER), out, KEY_HEADER))
         return out
 
-    def shards(self, frames: Sequence[Buffer]) -> tuple[list[Buffer], list[str | None]]:
+    def shards(
+        self, frames: Sequence[Buffer], sizes: list[int]
+    ) -> tuple[list[Buffer], list[str | None]]:
         """Split frames at the shard size (CE-7) and compress what the reference would (CP-10)."""
+        size = self.shard_size
+        if self.codec is None and (not sizes or max(sizes) <= size):
+            return list(frames), [None] * len(sizes)
         out: list[Buffer] = []
         codecs: list[str | None] = []
-        size = self.shard_size
-        for frame in frames:
-            view = frame_view(frame)
-            if view.nbytes <= size:
+        for frame, nbytes in zip(frames, sizes, strict=True):
+            if nbytes <= size:
                 pieces: list[Buffer] = [frame]
             else:
-                pieces = [view[start : start + size] for start in range(0, view.nbytes, size)]
+                view = frame_view(frame)
+                pieces = [view[start : start + size] for start in range(0, nbytes, size)]
             for piece in pieces:
                 packed, codec = self.maybe_compress(piece)
                 out.append(packed)
@@ -201,25 +224,20 @@ class _Encoding:
             return piece, None
         return packed, codec
 
-    def materialized(
-        self,
-        value: Materialized,
-        depth: int,
-        path: _Path,
-        stack: list[tuple[Any, int, bool, _Path, Any, Any]],
-    ) -> dict[str, Any]:
+    def materialized(self, value: Materialized, path: _Path) -> tuple[dict[Any, Any], list[Buffer]]:
         """A value in original form gets shards, compression and fresh transport keys (CE-5)."""
-        clash = [k for k in value.header if k in _TRANSPORT]
-        if clash:
+        if not _TRANSPORT.isdisjoint(value.header):
+            clash = [k for k in value.header if k in _TRANSPORT]
             msg = f"{_where(path)}: a Materialized header may not hold transport keys ({clash})"
             raise _unencodable(msg, "CE-13")
-        shards, codecs = self.shards(value.frames)
+        sizes = frame_sizes(value.frames)
+        shards, codecs = self.shards(value.frames, sizes)
         header = dict(value.header)
-        header[HEADER_LENGTHS] = [frame_view(f).nbytes for f in value.frames]
+        header[HEADER_LENGTHS] = sizes
         header[HEADER_COMPRESSION] = codecs
         header[HEADER_COUNT] = len(shards)
         header[HEADER_DESERIALIZE] = False
-        return self.placeholder(header, shards, depth, path, stack)
+        return header, shards
 
     def raw_bytestring(
         self,
@@ -229,26 +247,21 @@ class _Encoding:
         stack: list[tuple[Any, int, bool, _Path, Any, Any]],
     ) -> dict[str, Any]:
         """A bin over the threshold travels as a raw byte string (HD-10, CE-8)."""
-        shards, codecs = self.shards([value])
+        sizes = frame_sizes([value])
+        shards, codecs = self.shards([value], sizes)
         header = {
-            HEADER_LENGTHS: [frame_view(value).nbytes],
+            HEADER_LENGTHS: sizes,
             HEADER_COMPRESSION: codecs,
             HEADER_COUNT: len(shards),
             HEADER_DESERIALIZE: True,
         }
         return self.placeholder(header, shards, depth, path, stack)
 
-    def forwarded(
-        self,
-        value: Offloaded,
-        depth: int,
-        path: _Path,
-        stack: list[tuple[Any, int, bool, _Path, Any, Any]],
-    ) -> dict[str, Any]:
+    def forwarded(self, value: Offloaded, path: _Path) -> tuple[dict[Any, Any], Sequence[Buffer]]:
         """A value in wire form passes through; missing transport keys are filled in (CE-5)."""
         frames = value.frames
         header = dict(value.header)
-        sizes = [frame_view(f).nbytes for f in frames]
+        sizes = frame_sizes(frames)
         count = header.get(HEADER_COUNT, len(frames))
         if type(count) is not int or count != len(frames):
             msg = (
@@ -259,16 +272,14 @@ class _Encoding:
         if codecs is not None and (
             type(codecs) not in (list, tuple)
             or len(codecs) != len(frames)
-            or not all(c is None or type(c) is str for c in codecs)
+            or not _STR_OR_NONE.issuperset(map(type, codecs))
         ):
             msg = f"{_where(path)}: header compression must list str-or-nil for each of its frames"
             raise _unencodable(msg, "CE-12")
-        compressed = codecs is not None and any(c is not None for c in codecs)
+        compressed = codecs is not None and codecs.count(None) != len(codecs)
         if HEADER_LENGTHS in header:
             lengths = header[HEADER_LENGTHS]
-            if type(lengths) not in (list, tuple) or not all(
-                type(n) is int and n >= 0 for n in lengths
-            ):
+            if type(lengths) not in (list, tuple) or not _all_counts(lengths):
                 raise _unencodable(
                     f"{_where(path)}: header lengths must be non-negative ints", "CE-12"
                 )
@@ -287,7 +298,51 @@ class _Encoding:
         deserialize = header.setdefault(HEADER_DESERIALIZE, False)
         if type(deserialize) is not bool:
             raise _unencodable(f"{_where(path)}: header deserialize must be a bool", "CE-12")
-        return self.placeholder(header, frames, depth, path, stack)
+        return header, frames
+
+
+class _NotVouched(Exception):
+    """The fast path met something only the exact walk decides (see `_encode_fast`)."""
+
+
+def _encode_fast(message: Any, state: _Encoding, scan: accel.Scanner, max_depth: int) -> Any:
+    """Frame 1 packed by msgpack's C packer, or None when the exact walk must decide.
+
+    The packer runs with `strict_types`, so it hands every value that is not exactly a
+    msgpack type to `default`: tuples become arrays, offloaded values become placeholders,
+    and anything else (Float32, subclasses, other types) ends the attempt. The scanner then
+    checks what the walk checks but the packer does not: key types (CE-11, PL-6), reserved
+    keys (PH-11), depth (PL-11), no offloaded value inside a header (a placeholder inside a
+    placeholder) and no bin over the threshold (HD-10, which the walk offloads). Frames are
+    assigned as the packer meets values, which is pre-order (CE-3). Any error, ours or
+    msgpack's, ends the attempt too: the exact walk then raises the error it finds first.
+    """
+    made = 0
+
+    def default(value: Any) -> Any:
+        nonlocal made
+        kind = type(value)
+        if kind is tuple:
+            return list(value)
+        if kind is Offloaded:
+            header, frames = state.forwarded(value, None)
+        elif kind is Materialized:
+            header, frames = state.materialized(value, None)
+        else:
+            raise _NotVouched
+        made += 1
+        index = len(state.frames)
+        state.frames.extend(frames)
+        return {KEY_HEADER: header, KEY_FINDEX: index, KEY_FCOUNT: len(frames)}
+
+    packer = msgpack.Packer(default=default, use_bin_type=True, strict_types=True)
+    try:
+        body = packer.pack(message)
+    except (_NotVouched, DaskwireError, OverflowError, ValueError, TypeError, BufferError):
+        return None
+    if scan(body, max_depth, BYTESTRING_THRESHOLD) != made:
+        return None
+    return body
 
 
 def _pack(tree: Any, float32: bool) -> bytes:
@@ -349,11 +404,36 @@ def encode(
     if not (kind is dict or kind is list or kind is tuple or isinstance(message, Mapping)):
         msg = f"a message is a map or an array, not {kind.__name__}"
         raise _unencodable(msg, "CE-11")
+    pack = accel.pack
+    if pack is not None:
+        # Compiled: the common messages whole (a codec leaves Materialized values to Python).
+        frames: list[Buffer] = []
+        packed = pack(
+            message, frames, limits.max_depth, shard_size, BYTESTRING_THRESHOLD, compression is None
+        )
+        if packed is not NotImplemented:
+            if compression is None:
+                return [b"", packed, *frames]
+            state = _Encoding(compression, shard_size, limits.max_depth)
+            state.frames = frames
+            return _finish(state, packed)
     state = _Encoding(compression, shard_size, limits.max_depth)
-    tree = state.walk(message, 1, in_header=False, where=None)
-    body = _pack(tree, state.float32)
+    body: bytes | None = None
+    scan = accel.scan
+    if scan is not None:
+        body = _encode_fast(message, state, scan, limits.max_depth)
+        if body is None:
+            state = _Encoding(compression, shard_size, limits.max_depth)
+    if body is None:
+        tree = state.walk(message, 1, in_header=False, where=None)
+        body = _pack(tree, state.float32)
+    return _finish(state, body)
+
+
+def _finish(state: _Encoding, body: bytes) -> list[Buffer]:
+    """Frame 0 and frame 1 (compressed as a whole if the codec pays, SH-2), then the rest."""
     small_header = b""
-    if compression is not None:
+    if state.codec is not None:
         packed, codec = state.maybe_compress(body)
         if codec is not None:
             body = bytes(packed)

@@ -15,8 +15,13 @@ _F32 = struct.Struct("<f")
 Buffer: TypeAlias = bytes | bytearray | memoryview
 
 
+_BUFFER_TYPES = frozenset({bytes, bytearray, memoryview})
+
+
 def _frames_tuple(frames: Sequence[Buffer], owner: str) -> tuple[Buffer, ...]:
     out = tuple(frames)
+    if _BUFFER_TYPES.issuperset(map(type, out)):
+        return out
     for frame in out:
         if not isinstance(frame, bytes | bytearray | memoryview):
             msg = f"{owner}.frames holds {type(frame).__name__}, not a bytes-like frame"
@@ -37,7 +42,7 @@ class Offloaded:
     frames: tuple[Buffer, ...]
 
     def __init__(self, header: Mapping[Any, Any], frames: Sequence[Buffer]) -> None:
-        if not isinstance(header, Mapping):
+        if type(header) is not dict and not isinstance(header, Mapping):
             msg = f"Offloaded.header must be a mapping, not {type(header).__name__}"
             raise TypeError(msg)
         object.__setattr__(self, "header", header)
@@ -57,7 +62,7 @@ class Materialized:
     frames: tuple[Buffer, ...]
 
     def __init__(self, header: Mapping[Any, Any], frames: Sequence[Buffer]) -> None:
-        if not isinstance(header, Mapping):
+        if type(header) is not dict and not isinstance(header, Mapping):
             msg = f"Materialized.header must be a mapping, not {type(header).__name__}"
             raise TypeError(msg)
         object.__setattr__(self, "header", header)

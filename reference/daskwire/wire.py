@@ -11,9 +11,19 @@ from .errors import DaskwireError, LimitExceeded, TooFewFrames, TrailingBytes, T
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Buffer
 
-__all__ = ["FrameReader", "frame_view", "pack", "pack_bytes", "unpack"]
+__all__ = [
+    "FrameReader",
+    "frame_sizes",
+    "frame_view",
+    "frame_views",
+    "pack",
+    "pack_bytes",
+    "unpack",
+]
 
 _U64 = struct.Struct("<Q")
+#: Frame types whose len() is their size in bytes and whose memoryview is flat bytes.
+_PLAIN = frozenset({bytes, bytearray})
 
 
 def frame_view(frame: object) -> memoryview:
@@ -28,12 +38,26 @@ def frame_view(frame: object) -> memoryview:
     return view if view.format == "B" and view.ndim == 1 else view.cast("B")
 
 
+def frame_sizes(frames: Sequence[Buffer]) -> list[int]:
+    """The byte size of each frame; raises TypeError as `frame_view` does."""
+    if _PLAIN.issuperset(map(type, frames)):
+        return list(map(len, frames))
+    return [frame_view(f).nbytes for f in frames]
+
+
+def frame_views(frames: Sequence[Buffer]) -> list[memoryview]:
+    """`frame_view` of each frame, without a Python step per frame for bytes and bytearray."""
+    if _PLAIN.issuperset(map(type, frames)):
+        return [memoryview(f) for f in frames]
+    return [frame_view(f) for f in frames]
+
+
 def pack(frames: Sequence[Buffer]) -> list[Buffer]:
     """Return `[prelude, *frames]`, ready for `socket.sendmsg` or `writev` (WF-1).
 
     The frames are not copied or joined.
     """
-    lengths = [frame_view(f).nbytes for f in frames]
+    lengths = frame_sizes(frames)
     prelude = struct.pack(f"<{len(lengths) + 1}Q", len(lengths), *lengths)
     return [prelude, *frames]
 

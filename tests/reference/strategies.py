@@ -12,7 +12,7 @@ from typing import Any, Literal
 from unittest import mock
 
 import lz4.block
-from daskwire import CONSUMING, FORWARDING, Float32, Materialized, Offloaded, payload
+from daskwire import CONSUMING, FORWARDING, Float32, Materialized, Offloaded, accel, payload
 from daskwire.constants import DEFAULT_SHARD_SIZE, RESERVED_KEYS, TRANSPORT_KEYS
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -345,7 +345,8 @@ def is_raw_offloaded(value: Any) -> bool:
 
 @contextmanager
 def parse_path(path: Literal["fast", "exact"]) -> Iterator[None]:
-    """Make every decode in the block parse frames 0 and 1 on one path of `payload.parse`."""
+    """Make every decode in the block parse frames 0 and 1 on one path of `payload.parse`,
+    with the compiled scanner's fast paths off (they would skip `payload.parse`)."""
     fast = payload._parse_fast
     exact = payload._parse_exact
 
@@ -353,5 +354,18 @@ def parse_path(path: Literal["fast", "exact"]) -> Iterator[None]:
         view = memoryview(data)
         return fast(view, hook) if path == "fast" else exact(view, hook, max_depth)
 
-    with mock.patch.object(payload, "parse", forced):
+    with mock.patch.object(payload, "parse", forced), pure_python():
+        yield
+
+
+@contextmanager
+def pure_python() -> Iterator[None]:
+    """Turn the compiled scanner off for the block: only the exact, pure-Python paths run."""
+    with (
+        mock.patch.object(accel, "scan", None),
+        mock.patch.object(accel, "frames_ok", None),
+        mock.patch.object(accel, "build", None),
+        mock.patch.object(accel, "decode", None),
+        mock.patch.object(accel, "pack", None),
+    ):
         yield

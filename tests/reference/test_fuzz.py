@@ -40,6 +40,7 @@ from .strategies import (
     hx,
     parse_path,
     placeholder,
+    pure_python,
     trees,
 )
 
@@ -623,10 +624,20 @@ WILD_MESSAGES = st.one_of(
     shard_size=st.sampled_from([1, 3, 1000]),
 )
 def test_fuzz_encode(message: Any, compression: str | None, shard_size: int) -> None:
-    """The encoder refuses with DaskwireError or writes frames every decoder accepts (CE-10)."""
+    """The encoder refuses with DaskwireError or writes frames every decoder accepts (CE-10);
+    the compiled scanner's fast path and the exact walk give the same frames or error."""
     state, result = outcome(
         lambda: daskwire.encode(message, compression=compression, shard_size=shard_size)
     )
+    with pure_python():
+        exact = outcome(
+            lambda: daskwire.encode(message, compression=compression, shard_size=shard_size)
+        )
+    assert state == exact[0], (result, exact)
+    if state == "ok":
+        assert [bytes(f) for f in result] == [bytes(f) for f in exact[1]]
+    else:
+        assert result == exact[1]
     if state == "error":
         assert result in ("unencodable-value", "limit-exceeded")
         return

@@ -196,6 +196,13 @@ def test_raw_bytestrings_round_trip(
         _reencodes(frames, mode, **options)
 
 
+def test_memoryview_key_is_a_bin_key() -> None:
+    """A read-only memoryview key travels as the bin key of its bytes, as msgpack packs it."""
+    frames = daskwire.encode({memoryview(b"k"): 1})
+    assert frames == [b"", bytes.fromhex("81 c4 01 6b 01")]
+    assert daskwire.decode(frames) == {b"k": 1}
+
+
 def test_raw_bytestring_threshold_is_strict() -> None:
     """HD-10: exactly 65536 bytes stay inline, 65537 are offloaded; keys never are."""
     assert len(daskwire.encode({"b": b"x" * 65536})) == 2

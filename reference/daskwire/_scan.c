@@ -1,0 +1,1633 @@
+/* daskwire._scan: a read-only msgpack token scanner that vouches for the C fast paths.
+ *
+ * scan(data, max_depth, max_bin) walks the bytes of one payload without building any object
+ * and answers one question: would the exact (pure Python) path accept these bytes, reading
+ * them exactly as msgpack's C unpacker does? It returns the number of placeholder maps when
+ * the answer is provably yes, and -1 ("not vouched for") otherwise; the caller then takes the
+ * exact path, which raises the categorized error or handles the rare form. The scanner never
+ * decides an error category itself, so the spec's layer order (ER-3) is the exact path's.
+ *
+ * Vouched for means every one of these holds:
+ *   - exactly one msgpack value, with no bytes after it (PL-1), and it is a map or an array
+ *     (PL-2);
+ *   - no ext type (PL-9), no float32 (its width would be lost, PL-5), no byte 0xc1;
+ *   - maps and arrays nest at most max_depth deep, counting containers inside keys (PL-11);
+ *   - every map key is str, bin, int, nil or an array of those (PL-6), written in the
+ *     shortest form, and no two keys of one map are equal (PL-7): with shortest forms, equal
+ *     bytes are equal values and different bytes are different values;
+ *   - a map holding any reserved key (_$header, _$findex, _$fcount) holds exactly those three
+ *     (PH-2), and no such map stands inside another one (PH-7); each is counted;
+ *   - no bin is longer than max_bin (when max_bin >= 0): the encoder offloads those (HD-10).
+ * UTF-8 validity of str is left to msgpack's C unpacker, which fails on it.
+ *
+ * Bad input is never trusted: every read is bounds-checked against the buffer, every length
+ * against the bytes left before anything is allocated, the keys being compared live on the
+ * heap, and recursion (a few words of C stack per level) is bounded by max_depth, which may
+ * not exceed MAX_DEPTH_CAP.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH_CAP 1024 /* Limits.max_depth may not exceed it either */
+#define SMALL_MAP 16
+
+/* Flags for where a value stands. */
+#define IN_KEY 1
+
+typedef struct {
+    const unsigned char *start;
+    size_t len;
+} Span;
+
+typedef struct {
+    const unsigned char *p;
+    const unsigned char *end;
+    Py_ssize_t max_depth;
+    long long max_bin; /* < 0: no bin limit */
+    Py_ssize_t placeholders;
+    /* The keys of the maps being scanned, innermost map last: a stack on the heap, so deep
+     * nesting costs no C stack per map. Never more entries than the input has bytes. */
+    Span *keys;
+    size_t top;
+    size_t cap;
+} Scan;
+
+/* The wire facts this module needs come from daskwire.constants through configure(), so
+ * they have one source: the reserved keys (PH-1), as shortest-form msgpack str tokens, the
+ * header's transport keys (HD-1) and the width of a prelude integer (WF-1). */
+#define TOKEN_MAX 32 /* a fixstr: one marker byte and up to 31 bytes of UTF-8 */
+static unsigned char reserved_tokens[3][TOKEN_MAX]; /* _$header, _$findex, _$fcount */
+static size_t reserved_lens[3];
+static Py_ssize_t reserved_longest; /* in characters */
+static long long prelude_int_bytes;
+static int configured = 0;
+
+static int require_configured(void) {
+    if (!configured) {
+        PyErr_SetString(PyExc_RuntimeError, "daskwire._scan.configure() was not called");
+    }
+    return configured;
+}
+
+#define BAIL (-1)
+
+static inline size_t left(const Scan *s) { return (size_t)(s->end - s->p); }
+
+static inline int take(Scan *s, uint64_t n, const unsigned char **out) {
+    if ((uint64_t)left(s) < n) {
+        return BAIL;
+    }
+    *out = s->p;
+    s->p += (size_t)n;
+    return 0;
+}
+
+static inline uint64_t be(const unsigned char *b, int n) {
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) {
+        v = (v << 8) | b[i];
+    }
+    return v;
+}
+
+/* Reads an n-byte big-endian length or integer. */
+static inline int read_uint(Scan *s, int n, uint64_t *out) {
+    const unsigned char *b;
+    if (take(s, (uint64_t)n, &b) < 0) {
+        return BAIL;
+    }
+    *out = be(b, n);
+    return 0;
+}
+
+static int value(Scan *s, Py_ssize_t depth, int flags);
+
+static int reserved_index(const Span *k) {
+    for (int i = 0; i < 3; i++) {
+        if (k->len == reserved_lens[i] && memcmp(k->start, reserved_tokens[i], k->len) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static int span_cmp(const void *a, const void *b) {
+    const Span *x = (const Span *)a;
+    const Span *y = (const Span *)b;
+    if (x->len != y->len) {
+        return x->len < y->len ? -1 : 1;
+    }
+    return memcmp(x->start, y->start, x->len);
+}
+
+static int array(Scan *s, uint64_t n, Py_ssize_t depth, int flags) {
+    if (depth > s->max_depth || n > left(s)) { /* every element takes at least one byte */
+        return BAIL;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        if (value(s, depth, flags) < 0) {
+            return BAIL;
+        }
+    }
+    return 0;
+}
+
+static int push_key(Scan *s, const unsigned char *start, size_t len) {
+    if (s->top == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        Span *grown = (Span *)PyMem_Realloc(s->keys, cap * sizeof(Span));
+        if (grown == NULL) {
+            return BAIL;
+        }
+        s->keys = grown;
+        s->cap = cap;
+    }
+    s->keys[s->top].start = start;
+    s->keys[s->top].len = len;
+    s->top++;
+    return 0;
+}
+
+static int map(Scan *s, uint64_t n, Py_ssize_t depth, int flags) {
+    if (flags & IN_KEY) { /* a map is never a key, nor inside one (PL-6) */
+        return BAIL;
+    }
+    if (depth > s->max_depth || n > left(s) / 2) { /* every entry takes at least two bytes */
+        return BAIL;
+    }
+    size_t base = s->top;
+    int reserved = 0; /* bit i set: reserved key i seen */
+    Py_ssize_t before = s->placeholders;
+    for (uint64_t i = 0; i < n; i++) {
+        const unsigned char *start = s->p;
+        if (value(s, depth, IN_KEY) < 0 || push_key(s, start, (size_t)(s->p - start)) < 0) {
+            return BAIL;
+        }
+        const Span *key = &s->keys[s->top - 1];
+        int r = reserved_index(key);
+        if (r >= 0) {
+            reserved |= 1 << r;
+        }
+        if (n <= SMALL_MAP) {
+            for (size_t j = base; j < s->top - 1; j++) {
+                if (span_cmp(key, &s->keys[j]) == 0) {
+                    return BAIL;
+                }
+            }
+        }
+        if (value(s, depth, 0) < 0) {
+            return BAIL;
+        }
+    }
+    if (n > SMALL_MAP) {
+        qsort(s->keys + base, (size_t)n, sizeof(Span), span_cmp);
+        for (size_t j = base + 1; j < s->top; j++) {
+            if (span_cmp(&s->keys[j - 1], &s->keys[j]) == 0) {
+                return BAIL;
+            }
+        }
+    }
+    s->top = base;
+    if (reserved) {
+        /* A placeholder: exactly the three reserved keys, and none inside it. */
+        if (n != 3 || reserved != 7 || s->placeholders != before) {
+            return BAIL;
+        }
+        s->placeholders++;
+    }
+    return 0;
+}
+
+/* Shortest-form checks, for keys only: msgpack-python's packer writes these forms. */
+static inline int short_uint(int width, uint64_t v) {
+    switch (width) {
+    case 1: return v > 0x7f;
+    case 2: return v > 0xff;
+    case 4: return v > 0xffff;
+    default: return v > 0xffffffffULL;
+    }
+}
+
+static inline int short_int(int width, uint64_t raw) {
+    int64_t v;
+    switch (width) {
+    case 1: v = (int8_t)raw; return v < -32;
+    case 2: v = (int16_t)raw; return v < -128;
+    case 4: v = (int32_t)raw; return v < -32768;
+    default: v = (int64_t)raw; return v < -2147483648LL;
+    }
+}
+
+static int value(Scan *s, Py_ssize_t depth, int flags) {
+    const unsigned char *b;
+    uint64_t n;
+    if (take(s, 1, &b) < 0) {
+        return BAIL;
+    }
+    unsigned char c = *b;
+    int key = flags & IN_KEY;
+    if (c <= 0x7f || c >= 0xe0 || c == 0xc0) { /* fixint, negative fixint, nil */
+        return 0;
+    }
+    if (c <= 0x8f) {
+        return map(s, c & 0x0f, depth + 1, flags);
+    }
+    if (c <= 0x9f) {
+        return array(s, c & 0x0f, depth + 1, flags);
+    }
+    if (c <= 0xbf) {
+        return take(s, c & 0x1f, &b);
+    }
+    switch (c) {
+    case 0xc2: /* false */
+    case 0xc3: /* true */
+        return key ? BAIL : 0;
+    case 0xc4: /* bin 8, 16, 32 */
+    case 0xc5:
+    case 0xc6: {
+        int width = 1 << (c - 0xc4);
+        if (read_uint(s, width, &n) < 0) {
+            return BAIL;
+        }
+        if (key && width > 1 && !short_uint(width, n)) {
+            return BAIL;
+        }
+        if (s->max_bin >= 0 && n > (uint64_t)s->max_bin) {
+            return BAIL;
+        }
+        return take(s, n, &b);
+    }
+    case 0xcb: /* float 64 */
+        return key ? BAIL : take(s, 8, &b);
+    case 0xcc: /* uint 8, 16, 32, 64 */
+    case 0xcd:
+    case 0xce:
+    case 0xcf: {
+        int width = 1 << (c - 0xcc);
+        if (read_uint(s, width, &n) < 0) {
+            return BAIL;
+        }
+        return key && !short_uint(width, n) ? BAIL : 0;
+    }
+    case 0xd0: /* int 8, 16, 32, 64 */
+    case 0xd1:
+    case 0xd2:
+    case 0xd3: {
+        int width = 1 << (c - 0xd0);
+        if (read_uint(s, width, &n) < 0) {
+            return BAIL;
+        }
+        return key && !short_int(width, n) ? BAIL : 0;
+    }
+    case 0xd9: /* str 8, 16, 32 */
+    case 0xda:
+    case 0xdb: {
+        int width = 1 << (c - 0xd9);
+        if (read_uint(s, width, &n) < 0) {
+            return BAIL;
+        }
+        if (key && !(width == 1 ? n > 31 : short_uint(width, n))) {
+            return BAIL;
+        }
+        return take(s, n, &b);
+    }
+    case 0xdc: /* array 16, 32 */
+    case 0xdd: {
+        int width = c == 0xdc ? 2 : 4;
+        if (read_uint(s, width, &n) < 0) {
+            return BAIL;
+        }
+        if (key && !(width == 2 ? n > 15 : n > 0xffff)) {
+            return BAIL;
+        }
+        return array(s, n, depth + 1, flags);
+    }
+    case 0xde: /* map 16, 32 */
+    case 0xdf: {
+        int width = c == 0xde ? 2 : 4;
+        if (read_uint(s, width, &n) < 0) {
+            return BAIL;
+        }
+        return map(s, n, depth + 1, flags);
+    }
+    default: /* 0xc1 (never used), ext 8/16/32, float 32, fixext 1..16 */
+        return BAIL;
+    }
+}
+
+/* ---- build: the message of a vouched payload, placeholders resolved ----------------------
+ *
+ * build(data, frames, consuming) reads a payload that scan() vouched for and returns the
+ * message, with each placeholder replaced by Offloaded(header, frames) (forwarding) or by
+ * Materialized(serializer header, frames) (consuming), exactly as the exact path would, after
+ * the checks of layers 4 to 6 that apply: header transport keys (HD-2 .. HD-5), _$findex and
+ * _$fcount (PH-3), count (PH-10), range (PH-6), overlap (PH-8), coverage (PH-9) and lengths
+ * of uncompressed values (CP-11, CP-6). It returns NotImplemented, the "not vouched" answer,
+ * for anything else: any failed check (the exact path then raises the right error), a raw
+ * byte string (deserialize: true), a value a consuming receiver must decompress or merge, a
+ * str that is not UTF-8. Frames must be flat byte frames (frames_ok). */
+
+typedef struct {
+    const unsigned char *p;
+    const unsigned char *end;
+    PyObject *frames;  /* list or tuple of the message's frames */
+    unsigned char *claims; /* one per offload frame */
+    Py_ssize_t n_offload;
+    Py_ssize_t claimed;
+    int consuming;
+} Build;
+
+static PyObject *Offloaded_type = NULL;
+static PyObject *Materialized_type = NULL;
+static PyObject *str_header, *str_frames, *str_count, *str_deserialize, *str_lengths,
+    *str_compression;
+
+/* NOT_VOUCHED: a sentinel return of the builders; never a live reference. */
+#define NOT_VOUCHED Py_NotImplemented
+
+static PyObject *build_value(Build *b);
+
+static inline int b_take(Build *b, uint64_t n, const unsigned char **out) {
+    if ((uint64_t)(b->end - b->p) < n) {
+        return -1;
+    }
+    *out = b->p;
+    b->p += (size_t)n;
+    return 0;
+}
+
+static inline int b_uint(Build *b, int width, uint64_t *out) {
+    const unsigned char *q;
+    if (b_take(b, (uint64_t)width, &q) < 0) {
+        return -1;
+    }
+    *out = be(q, width);
+    return 0;
+}
+
+static PyObject *b_str(Build *b, uint64_t n) {
+    const unsigned char *q;
+    if (b_take(b, n, &q) < 0) {
+        return NOT_VOUCHED;
+    }
+    PyObject *out = PyUnicode_DecodeUTF8((const char *)q, (Py_ssize_t)n, NULL);
+    if (out == NULL && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+        PyErr_Clear();
+        return NOT_VOUCHED;
+    }
+    return out;
+}
+
+static PyObject *b_bin(Build *b, uint64_t n) {
+    const unsigned char *q;
+    if (b_take(b, n, &q) < 0) {
+        return NOT_VOUCHED;
+    }
+    return PyBytes_FromStringAndSize((const char *)q, (Py_ssize_t)n);
+}
+
+static PyObject *b_array(Build *b, uint64_t n) {
+    if (n > (uint64_t)(b->end - b->p)) {
+        return NOT_VOUCHED;
+    }
+    PyObject *out = PyTuple_New((Py_ssize_t)n);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        PyObject *item = build_value(b);
+        if (item == NULL || item == NOT_VOUCHED) {
+            Py_DECREF(out);
+            return item;
+        }
+        PyTuple_SET_ITEM(out, (Py_ssize_t)i, item);
+    }
+    return out;
+}
+
+/* True when `obj` is an exact int (not a bool) that is >= 0; its value in *out. */
+static int count_of(PyObject *obj, Py_ssize_t *out) {
+    if (!PyLong_CheckExact(obj)) {
+        return 0;
+    }
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    if (overflow > 0) {
+        *out = PY_SSIZE_T_MAX; /* larger than any frame count: fails the range check */
+        return 1;
+    }
+    if (overflow < 0 || v < 0) {
+        return 0;
+    }
+    *out = v > PY_SSIZE_T_MAX ? PY_SSIZE_T_MAX : (Py_ssize_t)v;
+    return 1;
+}
+
+static PyObject *make_value(PyObject *type, PyObject *header, PyObject *frames) {
+    PyObject *obj = ((PyTypeObject *)type)->tp_alloc((PyTypeObject *)type, 0);
+    if (obj == NULL) {
+        return NULL;
+    }
+    /* Generic setattr reaches the slots past the frozen dataclass's __setattr__, as
+     * object.__setattr__ does. */
+    if (PyObject_GenericSetAttr(obj, str_header, header) < 0 ||
+        PyObject_GenericSetAttr(obj, str_frames, frames) < 0) {
+        Py_DECREF(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+/* The placeholder whose three values are built: checks, claims, and its value. */
+static PyObject *resolve(Build *b, PyObject *header, PyObject *findex, PyObject *fcount) {
+    Py_ssize_t index, fc, count;
+    if (!PyDict_CheckExact(header) || !count_of(findex, &index) || !count_of(fcount, &fc)) {
+        return NOT_VOUCHED; /* PH-3 */
+    }
+    PyObject *c = PyDict_GetItemWithError(header, str_count);
+    if (c == NULL || !count_of(c, &count)) {
+        return PyErr_Occurred() ? NULL : NOT_VOUCHED; /* HD-2 */
+    }
+    PyObject *des = PyDict_GetItemWithError(header, str_deserialize);
+    if (des != Py_False) {
+        /* HD-3 (not a bool), or a raw byte string (HD-9): the Python paths build those. */
+        return PyErr_Occurred() ? NULL : NOT_VOUCHED;
+    }
+    PyObject *lengths = PyDict_GetItemWithError(header, str_lengths);
+    if (lengths == NULL || !PyTuple_CheckExact(lengths)) {
+        return PyErr_Occurred() ? NULL : NOT_VOUCHED; /* HD-4 */
+    }
+    Py_ssize_t n_lengths = PyTuple_GET_SIZE(lengths);
+    long long total = 0;
+    for (Py_ssize_t i = 0; i < n_lengths; i++) {
+        Py_ssize_t n;
+        if (!count_of(PyTuple_GET_ITEM(lengths, i), &n)) {
+            return NOT_VOUCHED; /* HD-4 */
+        }
+        if (n > LLONG_MAX - total) {
+            return NOT_VOUCHED; /* cannot add up to any frames' size */
+        }
+        total += n;
+    }
+    int compressed = 0;
+    PyObject *codecs = PyDict_GetItemWithError(header, str_compression);
+    if (codecs == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (codecs != NULL) {
+        if (!PyTuple_CheckExact(codecs) || PyTuple_GET_SIZE(codecs) != count) {
+            return NOT_VOUCHED; /* HD-5 */
+        }
+        for (Py_ssize_t i = 0; i < count; i++) {
+            PyObject *codec = PyTuple_GET_ITEM(codecs, i);
+            if (codec != Py_None) {
+                if (!PyUnicode_CheckExact(codec)) {
+                    return NOT_VOUCHED; /* HD-5 */
+                }
+                compressed = 1;
+            }
+        }
+    }
+    if (count != fc) {
+        return NOT_VOUCHED; /* PH-10 */
+    }
+    if (index > b->n_offload || count > b->n_offload - index) {
+        return NOT_VOUCHED; /* PH-6 */
+    }
+    for (Py_ssize_t i = index; i < index + count; i++) {
+        if (b->claims[i]) {
+            return NOT_VOUCHED; /* PH-8 */
+        }
+        b->claims[i] = 1;
+    }
+    b->claimed += count;
+    if (compressed && b->consuming) {
+        return NOT_VOUCHED; /* decompressing is the Python paths' work */
+    }
+    PyObject **items = PySequence_Fast_ITEMS(b->frames) + 2 + index;
+    PyObject *views = PyTuple_New(count);
+    if (views == NULL) {
+        return NULL;
+    }
+    long long size = 0;
+    int same = n_lengths == count; /* consuming: lengths are exactly the frames' sizes */
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *view = PyMemoryView_FromObject(items[i]);
+        if (view == NULL) {
+            Py_DECREF(views);
+            return NULL;
+        }
+        Py_ssize_t nbytes = PyMemoryView_GET_BUFFER(view)->len;
+        size += nbytes;
+        Py_ssize_t length = 0;
+        if (same && (!count_of(PyTuple_GET_ITEM(lengths, i), &length) || length != nbytes)) {
+            same = 0;
+        }
+        PyTuple_SET_ITEM(views, i, view);
+    }
+    if (!compressed && total != size) {
+        Py_DECREF(views);
+        return NOT_VOUCHED; /* CP-11 (and CP-6 for a consuming receiver) */
+    }
+    PyObject *out;
+    if (!b->consuming) {
+        out = make_value(Offloaded_type, header, views);
+    } else if (!same) {
+        out = NOT_VOUCHED; /* frames to merge (CP-6): the Python paths do it */
+    } else {
+        PyObject *serializer = PyDict_Copy(header);
+        if (serializer == NULL) {
+            Py_DECREF(views);
+            return NULL;
+        }
+        PyObject *keys[] = {str_count, str_deserialize, str_lengths, str_compression};
+        for (int i = 0; i < 4; i++) {
+            if (PyDict_Contains(serializer, keys[i]) == 1 &&
+                PyDict_DelItem(serializer, keys[i]) < 0) {
+                Py_DECREF(serializer);
+                Py_DECREF(views);
+                return NULL;
+            }
+        }
+        out = make_value(Materialized_type, serializer, views);
+        Py_DECREF(serializer);
+    }
+    Py_DECREF(views);
+    return out;
+}
+
+/* Which reserved key a key token is, or -1 (the tokens are shortest-form, as scan() checked). */
+static int reserved_token(const unsigned char *p, const unsigned char *end) {
+    for (int i = 0; i < 3; i++) {
+        if ((size_t)(end - p) >= reserved_lens[i] &&
+            memcmp(p, reserved_tokens[i], reserved_lens[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static PyObject *b_map(Build *b, uint64_t n) {
+    if (n > (uint64_t)(b->end - b->p) / 2) {
+        return NOT_VOUCHED;
+    }
+    if (n == 3 && reserved_token(b->p, b->end) >= 0) {
+        /* A placeholder (scan() checked its shape): its three values, in any key order. */
+        PyObject *parts[3] = {NULL, NULL, NULL};
+        PyObject *out = NOT_VOUCHED;
+        for (int i = 0; i < 3; i++) {
+            int r = reserved_token(b->p, b->end);
+            if (r < 0 || parts[r] != NULL) {
+                goto done;
+            }
+            b->p += reserved_lens[r];
+            PyObject *item = build_value(b);
+            if (item == NULL || item == NOT_VOUCHED) {
+                out = item;
+                goto done;
+            }
+            parts[r] = item;
+        }
+        out = resolve(b, parts[0], parts[1], parts[2]);
+    done:
+        for (int i = 0; i < 3; i++) {
+            Py_XDECREF(parts[i]);
+        }
+        return out;
+    }
+    PyObject *out = PyDict_New();
+    if (out == NULL) {
+        return NULL;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        PyObject *key = build_value(b);
+        if (key == NULL || key == NOT_VOUCHED) {
+            Py_DECREF(out);
+            return key;
+        }
+        PyObject *item = build_value(b);
+        if (item == NULL || item == NOT_VOUCHED) {
+            Py_DECREF(key);
+            Py_DECREF(out);
+            return item;
+        }
+        int status = PyDict_SetItem(out, key, item);
+        Py_DECREF(key);
+        Py_DECREF(item);
+        if (status < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+    }
+    if ((uint64_t)PyDict_GET_SIZE(out) != n) { /* keys that repeat: scan() rules it out */
+        Py_DECREF(out);
+        return NOT_VOUCHED;
+    }
+    return out;
+}
+
+static PyObject *build_value(Build *b) {
+    const unsigned char *q;
+    uint64_t n;
+    if (b_take(b, 1, &q) < 0) {
+        return NOT_VOUCHED;
+    }
+    unsigned char c = *q;
+    if (c <= 0x7f) {
+        return PyLong_FromLong(c);
+    }
+    if (c >= 0xe0) {
+        return PyLong_FromLong((long)(signed char)c);
+    }
+    if (c <= 0x8f) {
+        return b_map(b, c & 0x0f);
+    }
+    if (c <= 0x9f) {
+        return b_array(b, c & 0x0f);
+    }
+    if (c <= 0xbf) {
+        return b_str(b, c & 0x1f);
+    }
+    switch (c) {
+    case 0xc0:
+        Py_RETURN_NONE;
+    case 0xc2:
+        Py_RETURN_FALSE;
+    case 0xc3:
+        Py_RETURN_TRUE;
+    case 0xc4:
+    case 0xc5:
+    case 0xc6:
+        if (b_uint(b, 1 << (c - 0xc4), &n) < 0) {
+            return NOT_VOUCHED;
+        }
+        return b_bin(b, n);
+    case 0xcb: {
+        if (b_uint(b, 8, &n) < 0) {
+            return NOT_VOUCHED;
+        }
+        double d;
+        memcpy(&d, &n, sizeof d);
+        return PyFloat_FromDouble(d);
+    }
+    case 0xcc:
+    case 0xcd:
+    case 0xce:
+    case 0xcf:
+        if (b_uint(b, 1 << (c - 0xcc), &n) < 0) {
+            return NOT_VOUCHED;
+        }
+        return PyLong_FromUnsignedLongLong(n);
+    case 0xd0:
+    case 0xd1:
+    case 0xd2:
+    case 0xd3: {
+        int width = 1 << (c - 0xd0);
+        if (b_uint(b, width, &n) < 0) {
+            return NOT_VOUCHED;
+        }
+        long long v = width == 1   ? (int8_t)n
+                      : width == 2 ? (int16_t)n
+                      : width == 4 ? (int32_t)n
+                                   : (int64_t)n;
+        return PyLong_FromLongLong(v);
+    }
+    case 0xd9:
+    case 0xda:
+    case 0xdb:
+        if (b_uint(b, 1 << (c - 0xd9), &n) < 0) {
+            return NOT_VOUCHED;
+        }
+        return b_str(b, n);
+    case 0xdc:
+    case 0xdd:
+        if (b_uint(b, c == 0xdc ? 2 : 4, &n) < 0) {
+            return NOT_VOUCHED;
+        }
+        return b_array(b, n);
+    case 0xde:
+    case 0xdf:
+        if (b_uint(b, c == 0xde ? 2 : 4, &n) < 0) {
+            return NOT_VOUCHED;
+        }
+        return b_map(b, n);
+    default: /* scan() vouches for no other token */
+        return NOT_VOUCHED;
+    }
+}
+
+PyDoc_STRVAR(build_doc,
+             "build(data, frames, consuming, /) -> message or NotImplemented\n\n"
+             "The message of a payload scan() vouched for, placeholders resolved; the frames\n"
+             "must pass frames_ok(). NotImplemented when the Python paths must decide.");
+
+static PyObject *build(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "build() takes exactly 3 arguments");
+        return NULL;
+    }
+    if (!require_configured()) {
+        return NULL;
+    }
+    PyObject *frames = args[1];
+    if ((!PyList_CheckExact(frames) && !PyTuple_CheckExact(frames)) ||
+        PySequence_Fast_GET_SIZE(frames) < 2) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    int consuming = PyObject_IsTrue(args[2]);
+    if (consuming < 0) {
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    Py_ssize_t n_offload = PySequence_Fast_GET_SIZE(frames) - 2;
+    unsigned char *claims = (unsigned char *)PyMem_Calloc((size_t)n_offload + 1, 1);
+    if (claims == NULL) {
+        PyBuffer_Release(&view);
+        return PyErr_NoMemory();
+    }
+    Build b = {(const unsigned char *)view.buf,
+               (const unsigned char *)view.buf + view.len,
+               frames,
+               claims,
+               n_offload,
+               0,
+               consuming};
+    PyObject *out = build_value(&b);
+    if (out != NULL && out != NOT_VOUCHED &&
+        (b.p != b.end || b.claimed != n_offload ||
+         !(PyDict_CheckExact(out) || PyTuple_CheckExact(out)))) {
+        Py_DECREF(out); /* PL-1, PH-9, PL-2 / PH-7: the Python paths report those */
+        out = NOT_VOUCHED;
+    }
+    PyMem_Free(claims);
+    PyBuffer_Release(&view);
+    if (out == NOT_VOUCHED) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    return out;
+}
+
+static int intern(PyObject **slot, const char *text) {
+    *slot = PyUnicode_InternFromString(text);
+    return *slot == NULL ? -1 : 0;
+}
+
+PyDoc_STRVAR(configure_doc,
+             "configure(offloaded_type, materialized_type, reserved_keys, transport_keys,\n"
+             "          prelude_int_bytes, /) -> None\n\n"
+             "The value types build() makes and the wire facts of daskwire.constants:\n"
+             "RESERVED_KEYS, TRANSPORT_KEYS (lengths, compression, count, deserialize) and\n"
+             "PRELUDE_INT_BYTES. Called once by daskwire.accel, before any other function.");
+
+static PyObject *configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 5 || !PyType_Check(args[0]) || !PyType_Check(args[1]) ||
+        !PyTuple_CheckExact(args[2]) || PyTuple_GET_SIZE(args[2]) != 3 ||
+        !PyTuple_CheckExact(args[3]) || PyTuple_GET_SIZE(args[3]) != 4) {
+        PyErr_SetString(PyExc_TypeError,
+                        "configure() takes two types, three reserved keys, four transport "
+                        "keys and the prelude integer width");
+        return NULL;
+    }
+    long long width = PyLong_AsLongLong(args[4]);
+    if (width == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    for (int i = 0; i < 3; i++) {
+        PyObject *key = PyTuple_GET_ITEM(args[2], i);
+        Py_ssize_t n;
+        const char *text = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, &n) : NULL;
+        if (text == NULL || n >= TOKEN_MAX) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, "a reserved key must be a str of under 32 bytes");
+            return NULL;
+        }
+        reserved_tokens[i][0] = (unsigned char)(0xa0 | n); /* fixstr */
+        memcpy(reserved_tokens[i] + 1, text, (size_t)n);
+        reserved_lens[i] = (size_t)n + 1;
+        if (PyUnicode_GET_LENGTH(key) > reserved_longest) {
+            reserved_longest = PyUnicode_GET_LENGTH(key);
+        }
+    }
+    PyObject **slots[4] = {&str_lengths, &str_compression, &str_count, &str_deserialize};
+    for (int i = 0; i < 4; i++) {
+        PyObject *key = PyTuple_GET_ITEM(args[3], i);
+        if (!PyUnicode_CheckExact(key)) {
+            PyErr_SetString(PyExc_TypeError, "transport keys are str");
+            return NULL;
+        }
+        Py_INCREF(key);
+        Py_XSETREF(*slots[i], key);
+    }
+    prelude_int_bytes = width;
+    Py_INCREF(args[0]);
+    Py_INCREF(args[1]);
+    Py_XSETREF(Offloaded_type, args[0]);
+    Py_XSETREF(Materialized_type, args[1]);
+    configured = 1;
+    Py_RETURN_NONE;
+}
+
+static int init_strings(void) {
+    /* The value types' attribute names (the transport keys come from configure()). */
+    return intern(&str_header, "header") | intern(&str_frames, "frames");
+}
+
+/* ---- pack: frame 1 of a message, straight from its Python values ----------------------
+ *
+ * pack(message, frames, max_depth, shard_size, threshold, materialize) writes frame 1 in
+ * the canonical encoding (CE-1 .. CE-5) and appends the offloaded values' frames to the list
+ * `frames`, in pre-order (CE-3). It returns the bytes, or NotImplemented when the exact walk
+ * must decide: any value outside the exact types of the value model, a key outside PL-6 or
+ * a reserved key (PH-11), nesting past max_depth (PL-11), an int outside msgpack (CE-11), a
+ * bin over `threshold` outside a header (the walk offloads it, HD-10), an offloaded value in
+ * a header, an Offloaded header the walk would refuse (CE-12), or a Materialized value that
+ * needs splitting, compressing (materialize false) or has transport keys (CE-13). The
+ * bytes are those msgpack-python's packer writes for the walked tree, byte for byte. */
+
+typedef struct {
+    unsigned char *buf;
+    size_t len;
+    size_t cap;
+    PyObject *frames;
+    Py_ssize_t max_depth;
+    Py_ssize_t shard_size;
+    Py_ssize_t threshold;
+    int materialize;
+} Pack;
+
+#define PACK_BAIL 1 /* not vouched for; -1 is a Python error */
+
+static int reserve(Pack *k, size_t n) {
+    if (k->cap - k->len >= n) {
+        return 0;
+    }
+    size_t cap = k->cap ? k->cap : 256;
+    while (cap - k->len < n) {
+        if (cap > PY_SSIZE_T_MAX / 2) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        cap *= 2;
+    }
+    unsigned char *grown = (unsigned char *)PyMem_Realloc(k->buf, cap);
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    k->buf = grown;
+    k->cap = cap;
+    return 0;
+}
+
+static int put(Pack *k, const void *data, size_t n) {
+    if (reserve(k, n) < 0) {
+        return -1;
+    }
+    memcpy(k->buf + k->len, data, n);
+    k->len += n;
+    return 0;
+}
+
+/* A marker byte followed by `width` big-endian bytes of v (width 0: the marker only). */
+static int put_head(Pack *k, unsigned char marker, int width, uint64_t v) {
+    unsigned char head[9];
+    head[0] = marker;
+    for (int i = 0; i < width; i++) {
+        head[1 + i] = (unsigned char)(v >> (8 * (width - 1 - i)));
+    }
+    return put(k, head, (size_t)(1 + width));
+}
+
+/* fix / 8 / 16 / 32 length heads, as msgpack-python writes them. */
+static int put_len(Pack *k, uint64_t n, unsigned char fix, uint64_t fix_max, unsigned char m8,
+                   unsigned char m16, unsigned char m32) {
+    if (n <= fix_max && fix) {
+        return put_head(k, (unsigned char)(fix | n), 0, 0);
+    }
+    if (n < 256 && m8) {
+        return put_head(k, m8, 1, n);
+    }
+    if (n < 65536) {
+        return put_head(k, m16, 2, n);
+    }
+    if (n <= 0xffffffffULL) {
+        return put_head(k, m32, 4, n);
+    }
+    return PACK_BAIL;
+}
+
+static int put_map_len(Pack *k, uint64_t n) { return put_len(k, n, 0x80, 15, 0, 0xde, 0xdf); }
+static int put_array_len(Pack *k, uint64_t n) { return put_len(k, n, 0x90, 15, 0, 0xdc, 0xdd); }
+
+static int put_uint(Pack *k, uint64_t v) {
+    if (v < 128) {
+        return put_head(k, (unsigned char)v, 0, 0);
+    }
+    if (v < 256) {
+        return put_head(k, 0xcc, 1, v);
+    }
+    if (v < 65536) {
+        return put_head(k, 0xcd, 2, v);
+    }
+    if (v <= 0xffffffffULL) {
+        return put_head(k, 0xce, 4, v);
+    }
+    return put_head(k, 0xcf, 8, v);
+}
+
+static int put_int(Pack *k, PyObject *obj) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    if (v == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (overflow > 0) {
+        unsigned long long u = PyLong_AsUnsignedLongLong(obj);
+        if (u == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return PACK_BAIL; /* past 2**64 - 1 (CE-11) */
+        }
+        return put_uint(k, u);
+    }
+    if (overflow < 0) {
+        return PACK_BAIL; /* below -2**63 (CE-11) */
+    }
+    if (v >= 0) {
+        return put_uint(k, (uint64_t)v);
+    }
+    if (v >= -32) {
+        return put_head(k, (unsigned char)(int8_t)v, 0, 0);
+    }
+    if (v >= -128) {
+        return put_head(k, 0xd0, 1, (uint64_t)v);
+    }
+    if (v >= -32768) {
+        return put_head(k, 0xd1, 2, (uint64_t)v);
+    }
+    if (v >= -2147483648LL) {
+        return put_head(k, 0xd2, 4, (uint64_t)v);
+    }
+    return put_head(k, 0xd3, 8, (uint64_t)v);
+}
+
+static int put_str(Pack *k, PyObject *obj) {
+    Py_ssize_t n;
+    const char *text = PyUnicode_AsUTF8AndSize(obj, &n);
+    if (text == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+            PyErr_Clear();
+            return PACK_BAIL; /* a lone surrogate (CE-11) */
+        }
+        return -1;
+    }
+    int status = put_len(k, (uint64_t)n, 0xa0, 31, 0xd9, 0xda, 0xdb);
+    return status ? status : put(k, text, (size_t)n);
+}
+
+static int put_bin(Pack *k, const void *data, Py_ssize_t n) {
+    int status = put_len(k, (uint64_t)n, 0, 0, 0xc4, 0xc5, 0xc6);
+    return status ? status : put(k, data, (size_t)n);
+}
+
+/* The size of a flat frame, or -1 (with no error set) when it is not one. */
+static Py_ssize_t frame_size(PyObject *frame) {
+    if (PyBytes_CheckExact(frame)) {
+        return PyBytes_GET_SIZE(frame);
+    }
+    if (PyByteArray_CheckExact(frame)) {
+        return PyByteArray_GET_SIZE(frame);
+    }
+    Py_buffer view;
+    if (!PyMemoryView_Check(frame) || PyObject_GetBuffer(frame, &view, PyBUF_ND) < 0) {
+        PyErr_Clear();
+        return -1;
+    }
+    Py_ssize_t n = view.len;
+    PyBuffer_Release(&view); /* PyBUF_ND: C-contiguous, or the request fails */
+    return n;
+}
+
+static int pack_obj(Pack *k, PyObject *obj, Py_ssize_t depth, int in_header);
+
+static int is_reserved_str(PyObject *key) {
+    Py_ssize_t n;
+    const char *text = PyUnicode_AsUTF8AndSize(key, &n);
+    if (text == NULL) {
+        PyErr_Clear();
+        return 0; /* packing the key bails on it */
+    }
+    for (int i = 0; i < 3; i++) {
+        if ((size_t)n + 1 == reserved_lens[i] && memcmp(text, reserved_tokens[i] + 1, n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A map key (PL-6): str, bytes, int, None or tuples of those, up to a small nesting. */
+static int pack_key(Pack *k, PyObject *key, int level) {
+    if (PyUnicode_CheckExact(key)) {
+        return put_str(k, key);
+    }
+    if (PyLong_CheckExact(key)) {
+        return put_int(k, key);
+    }
+    if (PyBytes_CheckExact(key)) {
+        return put_bin(k, PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key));
+    }
+    if (key == Py_None) {
+        return put_head(k, 0xc0, 0, 0);
+    }
+    if (PyTuple_CheckExact(key) && level < 32) {
+        Py_ssize_t n = PyTuple_GET_SIZE(key);
+        int status = put_array_len(k, (uint64_t)n);
+        for (Py_ssize_t i = 0; i < n && status == 0; i++) {
+            status = pack_key(k, PyTuple_GET_ITEM(key, i), level + 1);
+        }
+        return status;
+    }
+    return PACK_BAIL;
+}
+
+static int pack_dict(Pack *k, PyObject *dict, Py_ssize_t depth, int in_header,
+                     Py_ssize_t extra) {
+    if (depth > k->max_depth) {
+        return PACK_BAIL;
+    }
+    int status = put_map_len(k, (uint64_t)(PyDict_GET_SIZE(dict) + extra));
+    PyObject *key, *item;
+    Py_ssize_t pos = 0;
+    while (status == 0 && PyDict_Next(dict, &pos, &key, &item)) {
+        if (PyUnicode_CheckExact(key) && PyUnicode_GET_LENGTH(key) <= reserved_longest &&
+            is_reserved_str(key)) {
+            return PACK_BAIL; /* PH-11 */
+        }
+        Py_INCREF(key);
+        Py_INCREF(item);
+        status = pack_key(k, key, 0);
+        if (status == 0) {
+            status = pack_obj(k, item, depth + 1, in_header);
+        }
+        Py_DECREF(key);
+        Py_DECREF(item);
+    }
+    return status;
+}
+
+/* An array of the frames' sizes, as the header's `lengths`. */
+static int put_sizes(Pack *k, PyObject *frames, Py_ssize_t depth) {
+    if (depth > k->max_depth) {
+        return PACK_BAIL;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(frames);
+    int status = put_array_len(k, (uint64_t)n);
+    for (Py_ssize_t i = 0; i < n && status == 0; i++) {
+        Py_ssize_t size = frame_size(PyTuple_GET_ITEM(frames, i));
+        status = size < 0 ? PACK_BAIL : put_uint(k, (uint64_t)size);
+    }
+    return status;
+}
+
+static int append_frames(Pack *k, PyObject *frames) {
+    Py_ssize_t n = PyTuple_GET_SIZE(frames);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (PyList_Append(k->frames, PyTuple_GET_ITEM(frames, i)) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The placeholder's first two keys' worth: the map head and `_$header`. */
+static int placeholder_head(Pack *k) {
+    int status = put_head(k, 0x83, 0, 0);
+    return status ? status : put(k, reserved_tokens[0], reserved_lens[0]);
+}
+
+/* `_$findex` and `_$fcount`, closing the placeholder. */
+static int placeholder_tail(Pack *k, Py_ssize_t index, Py_ssize_t count) {
+    int status = put(k, reserved_tokens[1], reserved_lens[1]);
+    if (status == 0) {
+        status = put_uint(k, (uint64_t)index);
+    }
+    if (status == 0) {
+        status = put(k, reserved_tokens[2], reserved_lens[2]);
+    }
+    return status ? status : put_uint(k, (uint64_t)count);
+}
+
+static int pack_materialized(Pack *k, PyObject *value, Py_ssize_t depth) {
+    PyObject *header = PyObject_GetAttr(value, str_header);
+    PyObject *frames = header ? PyObject_GetAttr(value, str_frames) : NULL;
+    int status = -1;
+    if (frames == NULL) {
+        goto done;
+    }
+    status = PACK_BAIL;
+    if (!k->materialize || !PyDict_CheckExact(header) || !PyTuple_CheckExact(frames) ||
+        depth + 1 > k->max_depth) {
+        goto done;
+    }
+    PyObject *keys[] = {str_count, str_deserialize, str_lengths, str_compression};
+    for (int i = 0; i < 4; i++) {
+        int has = PyDict_Contains(header, keys[i]);
+        if (has != 0) {
+            status = has < 0 ? -1 : PACK_BAIL; /* CE-13 */
+            goto done;
+        }
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(frames);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t size = frame_size(PyTuple_GET_ITEM(frames, i));
+        if (size < 0 || size > k->shard_size) {
+            goto done; /* not flat, or to be split (CE-7) */
+        }
+    }
+    Py_ssize_t index = PyList_GET_SIZE(k->frames);
+    status = placeholder_head(k);
+    if (status == 0) {
+        status = pack_dict(k, header, depth + 1, 1, 4);
+    }
+    /* The transport keys, appended in the order of CE-5: lengths, compression, count,
+     * deserialize. */
+    if (status == 0) {
+        status = put_str(k, str_lengths);
+    }
+    if (status == 0) {
+        status = put_sizes(k, frames, depth + 2);
+    }
+    if (status == 0) {
+        status = put_str(k, str_compression);
+    }
+    if (status == 0) {
+        status = depth + 2 > k->max_depth ? PACK_BAIL : put_array_len(k, (uint64_t)n);
+    }
+    for (Py_ssize_t i = 0; i < n && status == 0; i++) {
+        status = put_head(k, 0xc0, 0, 0);
+    }
+    if (status == 0) {
+        status = put_str(k, str_count);
+    }
+    if (status == 0) {
+        status = put_uint(k, (uint64_t)n);
+    }
+    if (status == 0) {
+        status = put_str(k, str_deserialize);
+    }
+    if (status == 0) {
+        status = put_head(k, 0xc2, 0, 0);
+    }
+    if (status == 0) {
+        status = placeholder_tail(k, index, n);
+    }
+    if (status == 0) {
+        status = append_frames(k, frames);
+    }
+done:
+    Py_XDECREF(header);
+    Py_XDECREF(frames);
+    return status;
+}
+
+/* An Offloaded value passes through (CE-5): its header as given, with the transport keys it
+ * lacks appended as the walk appends them (lengths, count, deserialize), after the checks of
+ * CE-12. A header the walk would refuse takes the walk, which raises the error. */
+static int pack_offloaded(Pack *k, PyObject *value, Py_ssize_t depth) {
+    PyObject *header = PyObject_GetAttr(value, str_header);
+    PyObject *frames = header ? PyObject_GetAttr(value, str_frames) : NULL;
+    int status = -1;
+    if (frames == NULL) {
+        goto done;
+    }
+    status = PACK_BAIL;
+    if (!PyDict_CheckExact(header) || !PyTuple_CheckExact(frames)) {
+        goto done;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(frames);
+    PyObject *count = PyDict_GetItemWithError(header, str_count);
+    PyObject *deserialize = PyDict_GetItemWithError(header, str_deserialize);
+    PyObject *lengths = PyDict_GetItemWithError(header, str_lengths);
+    PyObject *codecs = PyDict_GetItemWithError(header, str_compression);
+    if (PyErr_Occurred()) {
+        status = -1;
+        goto done;
+    }
+    Py_ssize_t c;
+    if ((count != NULL && (!count_of(count, &c) || c != n)) ||
+        (deserialize != NULL && deserialize != Py_True && deserialize != Py_False)) {
+        goto done;
+    }
+    int compressed = 0;
+    if (codecs != NULL) {
+        if (!(PyList_CheckExact(codecs) || PyTuple_CheckExact(codecs)) ||
+            PySequence_Fast_GET_SIZE(codecs) != n) {
+            goto done;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *codec = PySequence_Fast_GET_ITEM(codecs, i);
+            if (codec != Py_None) {
+                if (!PyUnicode_CheckExact(codec)) {
+                    goto done;
+                }
+                compressed = 1;
+            }
+        }
+    }
+    long long size = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t s = frame_size(PyTuple_GET_ITEM(frames, i));
+        if (s < 0) {
+            goto done;
+        }
+        size += s;
+    }
+    if (lengths != NULL) {
+        if (!(PyList_CheckExact(lengths) || PyTuple_CheckExact(lengths))) {
+            goto done;
+        }
+        long long total = 0;
+        for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(lengths); i++) {
+            Py_ssize_t length;
+            if (!count_of(PySequence_Fast_GET_ITEM(lengths, i), &length) ||
+                length > LLONG_MAX - total) {
+                goto done;
+            }
+            total += length;
+        }
+        if (!compressed && total != size) {
+            goto done;
+        }
+    } else if (compressed) {
+        goto done; /* original sizes unknown */
+    }
+    Py_ssize_t index = PyList_GET_SIZE(k->frames);
+    Py_ssize_t extra = (lengths == NULL) + (count == NULL) + (deserialize == NULL);
+    status = placeholder_head(k);
+    if (status == 0) {
+        status = pack_dict(k, header, depth + 1, 1, extra);
+    }
+    if (status == 0 && lengths == NULL) {
+        status = put_str(k, str_lengths);
+        if (status == 0) {
+            status = put_sizes(k, frames, depth + 2);
+        }
+    }
+    if (status == 0 && count == NULL) {
+        status = put_str(k, str_count);
+        if (status == 0) {
+            status = put_uint(k, (uint64_t)n);
+        }
+    }
+    if (status == 0 && deserialize == NULL) {
+        status = put_str(k, str_deserialize);
+        if (status == 0) {
+            status = put_head(k, 0xc2, 0, 0);
+        }
+    }
+    if (status == 0) {
+        status = placeholder_tail(k, index, n);
+    }
+    if (status == 0) {
+        status = append_frames(k, frames);
+    }
+done:
+    Py_XDECREF(header);
+    Py_XDECREF(frames);
+    return status;
+}
+
+static int pack_obj(Pack *k, PyObject *obj, Py_ssize_t depth, int in_header) {
+    PyTypeObject *type = Py_TYPE(obj);
+    if (type == &PyUnicode_Type) {
+        return put_str(k, obj);
+    }
+    if (type == &PyLong_Type) {
+        return put_int(k, obj);
+    }
+    if (obj == Py_None) {
+        return put_head(k, 0xc0, 0, 0);
+    }
+    if (obj == Py_True || obj == Py_False) {
+        return put_head(k, obj == Py_True ? 0xc3 : 0xc2, 0, 0);
+    }
+    if (type == &PyFloat_Type) {
+        double d = PyFloat_AS_DOUBLE(obj);
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        return put_head(k, 0xcb, 8, bits);
+    }
+    if (type == &PyDict_Type) {
+        return pack_dict(k, obj, depth, in_header, 0);
+    }
+    if (type == &PyList_Type || type == &PyTuple_Type) {
+        if (depth > k->max_depth) {
+            return PACK_BAIL;
+        }
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(obj);
+        int status = put_array_len(k, (uint64_t)n);
+        for (Py_ssize_t i = 0; i < n && status == 0; i++) {
+            PyObject *item = PySequence_Fast_GET_ITEM(obj, i);
+            Py_INCREF(item);
+            status = pack_obj(k, item, depth + 1, in_header);
+            Py_DECREF(item);
+        }
+        return status;
+    }
+    if (type == &PyBytes_Type || type == &PyByteArray_Type || type == &PyMemoryView_Type) {
+        Py_buffer view;
+        if (PyObject_GetBuffer(obj, &view, PyBUF_ND) < 0) {
+            PyErr_Clear();
+            return PACK_BAIL; /* not C-contiguous: the walk reports it */
+        }
+        int status = !in_header && view.len > k->threshold ? PACK_BAIL /* HD-10 */
+                                                            : put_bin(k, view.buf, view.len);
+        PyBuffer_Release(&view);
+        return status;
+    }
+    if ((PyObject *)type == Offloaded_type && !in_header) {
+        return depth > k->max_depth ? PACK_BAIL : pack_offloaded(k, obj, depth);
+    }
+    if ((PyObject *)type == Materialized_type && !in_header) {
+        return depth > k->max_depth ? PACK_BAIL : pack_materialized(k, obj, depth);
+    }
+    return PACK_BAIL; /* Float32, subclasses, other types: the walk decides */
+}
+
+PyDoc_STRVAR(pack_doc,
+             "pack(message, frames, max_depth, shard_size, threshold, materialize, /)\n"
+             "-> bytes or NotImplemented\n\n"
+             "Frame 1 of `message`, appending offloaded frames to the list `frames`;\n"
+             "NotImplemented when the exact walk must decide (the list is then spoiled).");
+
+static PyObject *pack(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 6 || !PyList_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "pack() takes 6 arguments; frames is a list");
+        return NULL;
+    }
+    if (!require_configured()) {
+        return NULL;
+    }
+    Pack k = {NULL, 0, 0, args[1], 0, 0, 0, 0};
+    k.max_depth = PyLong_AsSsize_t(args[2]);
+    k.shard_size = PyLong_AsSsize_t(args[3]);
+    k.threshold = PyLong_AsSsize_t(args[4]);
+    k.materialize = PyObject_IsTrue(args[5]);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *message = args[0];
+    PyTypeObject *type = Py_TYPE(message);
+    int status = PACK_BAIL;
+    if (type == &PyDict_Type || type == &PyList_Type || type == &PyTuple_Type) {
+        if (Py_EnterRecursiveCall(" in daskwire._scan.pack") == 0) {
+            status = pack_obj(&k, message, 1, 0);
+            Py_LeaveRecursiveCall();
+        } else {
+            status = -1;
+        }
+    }
+    PyObject *out = NULL;
+    if (status == 0) {
+        out = PyBytes_FromStringAndSize((const char *)k.buf, (Py_ssize_t)k.len);
+    } else if (status == PACK_BAIL) {
+        out = Py_NewRef(Py_NotImplemented);
+    }
+    PyMem_Free(k.buf);
+    return out;
+}
+
+PyDoc_STRVAR(scan_doc,
+             "scan(data, max_depth, max_bin, /) -> int\n\n"
+             "Number of placeholder maps in a payload the exact path provably reads the same\n"
+             "way, or -1 when the bytes are not vouched for (see the module docstring).\n"
+             "max_bin < 0 means no bin length limit.");
+
+/* The placeholder count of a vouched payload, or BAIL. */
+static Py_ssize_t scan_buffer(const Py_buffer *view, Py_ssize_t max_depth, long long max_bin) {
+    Scan s = {(const unsigned char *)view->buf,
+              (const unsigned char *)view->buf + view->len,
+              max_depth,
+              max_bin,
+              0,
+              NULL,
+              0,
+              0};
+    Py_ssize_t result = BAIL;
+    if (view->len > 0) {
+        unsigned char first = s.p[0];
+        int container = (first >= 0x80 && first <= 0x9f) || (first >= 0xdc && first <= 0xdf);
+        if (container && value(&s, 0, 0) == 0 && s.p == s.end) {
+            result = s.placeholders;
+        }
+    }
+    PyMem_Free(s.keys);
+    return result;
+}
+
+static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (!require_configured()) {
+        return NULL;
+    }
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "scan() takes exactly 3 arguments");
+        return NULL;
+    }
+    Py_ssize_t max_depth = PyLong_AsSsize_t(args[1]);
+    if (max_depth == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    int overflow = 0;
+    long long max_bin = PyLong_AsLongLongAndOverflow(args[2], &overflow);
+    if (max_bin == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (overflow) { /* past 2**63 - 1: no limit; below -2**63: no limit either (< 0) */
+        max_bin = overflow > 0 ? LLONG_MAX : -1;
+    }
+    if (max_depth < 0 || max_depth > MAX_DEPTH_CAP) {
+        PyErr_Format(PyExc_ValueError, "max_depth must be in [0, %d]", MAX_DEPTH_CAP);
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    Py_ssize_t result = scan_buffer(&view, max_depth, max_bin);
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(result);
+}
+
+PyDoc_STRVAR(frames_ok_doc,
+             "frames_ok(frames, max_frames, max_frame_bytes, max_message_bytes, /) -> bool\n\n"
+             "True when `frames` is a list or tuple of bytes, bytearray or flat byte\n"
+             "memoryviews (format 'B', one dimension, C-contiguous) within the limits of\n"
+             "layer 1 (WF-2, WF-7), counting the prelude; False when the exact path decides.");
+
+/* Reads three non-negative limits; a limit past 2**63 - 1 bounds nothing a buffer can hold. */
+static int parse_limits(PyObject *const *args, long long limit[3]) {
+    for (int i = 0; i < 3; i++) {
+        int overflow = 0;
+        limit[i] = PyLong_AsLongLongAndOverflow(args[i], &overflow);
+        if (limit[i] == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (overflow > 0) {
+            limit[i] = LLONG_MAX;
+        } else if (overflow < 0 || limit[i] < 0) {
+            PyErr_SetString(PyExc_ValueError, "frame limits must be non-negative");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* 1 when `seq` is a list or tuple of flat byte frames within the limits of layer 1. */
+static int check_frames(PyObject *seq, const long long limit[3]) {
+    if (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq)) {
+        return 0;
+    }
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    if (count < 2 || count > limit[0]) {
+        return 0;
+    }
+    /* The prelude: the count and one length per frame (WF-1). */
+    long long total = prelude_int_bytes * ((long long)count + 1);
+    if (total > limit[2]) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *frame = items[i];
+        Py_ssize_t size;
+        if (PyBytes_CheckExact(frame)) {
+            size = PyBytes_GET_SIZE(frame);
+        } else if (PyByteArray_CheckExact(frame)) {
+            size = PyByteArray_GET_SIZE(frame);
+        } else if (PyMemoryView_Check(frame)) {
+            /* Asking for the buffer also refuses a released view. */
+            Py_buffer view;
+            if (PyObject_GetBuffer(frame, &view, PyBUF_RECORDS_RO) < 0) {
+                PyErr_Clear();
+                return 0;
+            }
+            int flat = view.ndim == 1 && view.itemsize == 1 && view.format != NULL &&
+                       strcmp(view.format, "B") == 0 && PyBuffer_IsContiguous(&view, 'C');
+            size = view.len;
+            PyBuffer_Release(&view);
+            if (!flat) {
+                return 0;
+            }
+        } else {
+            return 0;
+        }
+        if (size > limit[1] || size > limit[2] - total) {
+            return 0;
+        }
+        total += size;
+    }
+    return 1;
+}
+
+static PyObject *frames_ok(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (!require_configured()) {
+        return NULL;
+    }
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "frames_ok() takes exactly 4 arguments");
+        return NULL;
+    }
+    long long limit[3];
+    if (parse_limits(args + 1, limit) < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(check_frames(args[0], limit));
+}
+
+PyDoc_STRVAR(decode_doc,
+             "decode(frames, max_frames, max_frame_bytes, max_message_bytes, max_depth,\n"
+             "       consuming, /) -> message or NotImplemented\n\n"
+             "frames_ok(), scan() and build() in one call, for frames with an empty frame 0;\n"
+             "NotImplemented when the Python paths must decide.");
+
+static PyObject *decode(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (!require_configured()) {
+        return NULL;
+    }
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "decode() takes exactly 6 arguments");
+        return NULL;
+    }
+    long long limit[3];
+    if (parse_limits(args + 1, limit) < 0) {
+        return NULL;
+    }
+    PyObject *frames = args[0];
+    if (!check_frames(frames, limit)) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    PyObject *head = PySequence_Fast_GET_ITEM(frames, 0);
+    if (!PyBytes_CheckExact(head) || PyBytes_GET_SIZE(head) != 0) {
+        Py_RETURN_NOTIMPLEMENTED; /* frame 0 to read (or a view): the Python path does it */
+    }
+    PyObject *body = PySequence_Fast_GET_ITEM(frames, 1);
+    Py_ssize_t max_depth = PyLong_AsSsize_t(args[4]);
+    if (max_depth == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (max_depth < 0 || max_depth > MAX_DEPTH_CAP) {
+        PyErr_Format(PyExc_ValueError, "max_depth must be in [0, %d]", MAX_DEPTH_CAP);
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(body, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    Py_ssize_t placeholders = scan_buffer(&view, max_depth, -1);
+    PyBuffer_Release(&view);
+    if (placeholders < 0) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    PyObject *build_args[3] = {body, frames, args[5]};
+    return build(module, build_args, 3);
+}
+
+static PyMethodDef methods[] = {
+    {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL, scan_doc},
+    {"frames_ok", (PyCFunction)(void (*)(void))frames_ok, METH_FASTCALL, frames_ok_doc},
+    {"decode", (PyCFunction)(void (*)(void))decode, METH_FASTCALL, decode_doc},
+    {"build", (PyCFunction)(void (*)(void))build, METH_FASTCALL, build_doc},
+    {"pack", (PyCFunction)(void (*)(void))pack, METH_FASTCALL, pack_doc},
+    {"configure", (PyCFunction)(void (*)(void))configure, METH_FASTCALL, configure_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    "daskwire._scan",
+    "A read-only msgpack token scanner that vouches for the C fast paths (see _scan.c).",
+    -1,
+    methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+};
+
+PyMODINIT_FUNC PyInit__scan(void) {
+    if (init_strings() < 0) {
+        return NULL;
+    }
+    return PyModule_Create(&module);
+}
