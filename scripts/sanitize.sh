@@ -22,15 +22,18 @@ cc=${CC:-cc}
 # The Python binary is not instrumented, so the sanitizer runtimes are preloaded; CPython's
 # own allocations would report as leaks at exit, so leak checking is off.
 preload="$("$cc" -print-file-name=libasan.so) $("$cc" -print-file-name=libubsan.so)"
-env LD_PRELOAD="$preload" \
-    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
-    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    PYTHONPATH="$scratch" \
-    "$python" -m pytest -q -p no:cacheprovider \
+sanitized() {
+    env LD_PRELOAD="$preload" \
+        ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        PYTHONPATH="$scratch" \
+        "$python" "$@"
+}
+# The run must use the instrumented build, not the checkout's.
+sanitized -c "
+import daskwire._scan as s, sys
+sys.exit(0 if s.__file__.startswith('$scratch') else 'sanitizer run would use ' + s.__file__)
+"
+sanitized -m pytest -q -p no:cacheprovider \
     tests/reference/test_fast_paths.py tests/reference/test_fuzz.py \
     tests/test_vectors_reference.py
-# The run above must have used the instrumented build, not the checkout's.
-PYTHONPATH="$scratch" "$python" -c "
-import daskwire._scan as s, sys
-sys.exit(0 if s.__file__.startswith('$scratch') else 'sanitizer run used ' + s.__file__)
-"

@@ -334,11 +334,12 @@ static int value(Scan *s, Py_ssize_t depth, int flags) {
 typedef struct {
     const unsigned char *p;
     const unsigned char *end;
-    PyObject *frames;  /* list or tuple of the message's frames */
+    PyObject *frames;  /* a tuple of the message's frames, owned: nothing can change it */
     unsigned char *claims; /* one per offload frame */
     Py_ssize_t n_offload;
     Py_ssize_t claimed;
     int consuming;
+    int depth; /* of the container being built; bounded even without a prior scan() */
 } Build;
 
 static PyObject *Offloaded_type = NULL;
@@ -350,6 +351,7 @@ static PyObject *str_header, *str_frames, *str_count, *str_deserialize, *str_len
 #define NOT_VOUCHED Py_NotImplemented
 
 static PyObject *build_value(Build *b);
+static PyObject *b_map_entries(Build *b, uint64_t n);
 
 static inline int b_take(Build *b, uint64_t n, const unsigned char **out) {
     if ((uint64_t)(b->end - b->p) < n) {
@@ -391,21 +393,24 @@ static PyObject *b_bin(Build *b, uint64_t n) {
 }
 
 static PyObject *b_array(Build *b, uint64_t n) {
-    if (n > (uint64_t)(b->end - b->p)) {
+    if (n > (uint64_t)(b->end - b->p) || b->depth >= MAX_DEPTH_CAP) {
         return NOT_VOUCHED;
     }
     PyObject *out = PyTuple_New((Py_ssize_t)n);
     if (out == NULL) {
         return NULL;
     }
+    b->depth++;
     for (uint64_t i = 0; i < n; i++) {
         PyObject *item = build_value(b);
         if (item == NULL || item == NOT_VOUCHED) {
+            b->depth--;
             Py_DECREF(out);
             return item;
         }
         PyTuple_SET_ITEM(out, (Py_ssize_t)i, item);
     }
+    b->depth--;
     return out;
 }
 
@@ -508,7 +513,7 @@ static PyObject *resolve(Build *b, PyObject *header, PyObject *findex, PyObject 
     if (compressed && b->consuming) {
         return NOT_VOUCHED; /* decompressing is the Python paths' work */
     }
-    PyObject **items = PySequence_Fast_ITEMS(b->frames) + 2 + index;
+    PyObject **items = &PyTuple_GET_ITEM(b->frames, 2 + index);
     PyObject *views = PyTuple_New(count);
     if (views == NULL) {
         return NULL;
@@ -546,8 +551,8 @@ static PyObject *resolve(Build *b, PyObject *header, PyObject *findex, PyObject 
         }
         PyObject *keys[] = {str_count, str_deserialize, str_lengths, str_compression};
         for (int i = 0; i < 4; i++) {
-            if (PyDict_Contains(serializer, keys[i]) == 1 &&
-                PyDict_DelItem(serializer, keys[i]) < 0) {
+            int has = PyDict_Contains(serializer, keys[i]);
+            if (has < 0 || (has == 1 && PyDict_DelItem(serializer, keys[i]) < 0)) {
                 Py_DECREF(serializer);
                 Py_DECREF(views);
                 return NULL;
@@ -572,9 +577,16 @@ static int reserved_token(const unsigned char *p, const unsigned char *end) {
 }
 
 static PyObject *b_map(Build *b, uint64_t n) {
-    if (n > (uint64_t)(b->end - b->p) / 2) {
+    if (n > (uint64_t)(b->end - b->p) / 2 || b->depth >= MAX_DEPTH_CAP) {
         return NOT_VOUCHED;
     }
+    b->depth++;
+    PyObject *built = b_map_entries(b, n);
+    b->depth--;
+    return built;
+}
+
+static PyObject *b_map_entries(Build *b, uint64_t n) {
     if (n == 3 && reserved_token(b->p, b->end) >= 0) {
         /* A placeholder (scan() checked its shape): its three values, in any key order. */
         PyObject *parts[3] = {NULL, NULL, NULL};
@@ -734,23 +746,37 @@ static PyObject *build(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     if (!require_configured()) {
         return NULL;
     }
-    PyObject *frames = args[1];
-    if ((!PyList_CheckExact(frames) && !PyTuple_CheckExact(frames)) ||
-        PySequence_Fast_GET_SIZE(frames) < 2) {
-        Py_RETURN_NOTIMPLEMENTED;
-    }
     int consuming = PyObject_IsTrue(args[2]);
     if (consuming < 0) {
         return NULL;
     }
+    /* An own tuple of the frames: code that runs while objects are built (a collector's
+     * finalizer) cannot change it under us. */
+    PyObject *frames;
+    if (PyTuple_CheckExact(args[1])) {
+        frames = Py_NewRef(args[1]);
+    } else if (PyList_CheckExact(args[1])) {
+        frames = PyList_AsTuple(args[1]);
+        if (frames == NULL) {
+            return NULL;
+        }
+    } else {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    if (PyTuple_GET_SIZE(frames) < 2) {
+        Py_DECREF(frames);
+        Py_RETURN_NOTIMPLEMENTED;
+    }
     Py_buffer view;
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        Py_DECREF(frames);
         return NULL;
     }
-    Py_ssize_t n_offload = PySequence_Fast_GET_SIZE(frames) - 2;
+    Py_ssize_t n_offload = PyTuple_GET_SIZE(frames) - 2;
     unsigned char *claims = (unsigned char *)PyMem_Calloc((size_t)n_offload + 1, 1);
     if (claims == NULL) {
         PyBuffer_Release(&view);
+        Py_DECREF(frames);
         return PyErr_NoMemory();
     }
     Build b = {(const unsigned char *)view.buf,
@@ -759,7 +785,8 @@ static PyObject *build(PyObject *module, PyObject *const *args, Py_ssize_t nargs
                claims,
                n_offload,
                0,
-               consuming};
+               consuming,
+               0};
     PyObject *out = build_value(&b);
     if (out != NULL && out != NOT_VOUCHED &&
         (b.p != b.end || b.claimed != n_offload ||
@@ -769,6 +796,7 @@ static PyObject *build(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     }
     PyMem_Free(claims);
     PyBuffer_Release(&view);
+    Py_DECREF(frames);
     if (out == NOT_VOUCHED) {
         Py_RETURN_NOTIMPLEMENTED;
     }
@@ -799,6 +827,10 @@ static PyObject *configure(PyObject *module, PyObject *const *args, Py_ssize_t n
     }
     long long width = PyLong_AsLongLong(args[4]);
     if (width == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (width < 1 || width > 8) {
+        PyErr_SetString(PyExc_ValueError, "the prelude integer width is 1 to 8 bytes");
         return NULL;
     }
     for (int i = 0; i < 3; i++) {
@@ -1033,8 +1065,9 @@ static int is_reserved_str(PyObject *key) {
     return 0;
 }
 
-/* A map key (PL-6): str, bytes, int, None or tuples of those, up to a small nesting. */
-static int pack_key(Pack *k, PyObject *key, int level) {
+/* A map key (PL-6): str, bytes, int, None or tuples of those; a tuple at `depth` counts
+ * against max_depth as the decoder counts it (PL-11). */
+static int pack_key(Pack *k, PyObject *key, Py_ssize_t depth) {
     if (PyUnicode_CheckExact(key)) {
         return put_str(k, key);
     }
@@ -1047,11 +1080,11 @@ static int pack_key(Pack *k, PyObject *key, int level) {
     if (key == Py_None) {
         return put_head(k, 0xc0, 0, 0);
     }
-    if (PyTuple_CheckExact(key) && level < 32) {
+    if (PyTuple_CheckExact(key) && depth <= k->max_depth) {
         Py_ssize_t n = PyTuple_GET_SIZE(key);
         int status = put_array_len(k, (uint64_t)n);
         for (Py_ssize_t i = 0; i < n && status == 0; i++) {
-            status = pack_key(k, PyTuple_GET_ITEM(key, i), level + 1);
+            status = pack_key(k, PyTuple_GET_ITEM(key, i), depth + 1);
         }
         return status;
     }
@@ -1063,24 +1096,57 @@ static int pack_dict(Pack *k, PyObject *dict, Py_ssize_t depth, int in_header,
     if (depth > k->max_depth) {
         return PACK_BAIL;
     }
-    int status = put_map_len(k, (uint64_t)(PyDict_GET_SIZE(dict) + extra));
+    Py_ssize_t size = PyDict_GET_SIZE(dict);
+    int status = put_map_len(k, (uint64_t)(size + extra));
     PyObject *key, *item;
-    Py_ssize_t pos = 0;
+    Py_ssize_t pos = 0, written = 0;
     while (status == 0 && PyDict_Next(dict, &pos, &key, &item)) {
+        written++;
         if (PyUnicode_CheckExact(key) && PyUnicode_GET_LENGTH(key) <= reserved_longest &&
             is_reserved_str(key)) {
             return PACK_BAIL; /* PH-11 */
         }
         Py_INCREF(key);
         Py_INCREF(item);
-        status = pack_key(k, key, 0);
+        status = pack_key(k, key, depth + 1);
         if (status == 0) {
             status = pack_obj(k, item, depth + 1, in_header);
         }
         Py_DECREF(key);
         Py_DECREF(item);
     }
-    return status;
+    /* No Python code runs while packing, so the dict cannot change; checked all the same. */
+    return status == 0 && (written != size || PyDict_GET_SIZE(dict) != size) ? PACK_BAIL
+                                                                             : status;
+}
+
+/* 1 when every key of `header` is an exact str, int, bytes, None or tuple of those: then
+ * looking keys up in it runs no Python code (no __eq__ or __hash__ of the caller's). */
+static int plain_key(PyObject *key, int level) {
+    if (PyUnicode_CheckExact(key) || PyLong_CheckExact(key) || PyBytes_CheckExact(key) ||
+        key == Py_None) {
+        return 1;
+    }
+    if (!PyTuple_CheckExact(key) || level > MAX_DEPTH_CAP) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(key); i++) {
+        if (!plain_key(PyTuple_GET_ITEM(key, i), level + 1)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int plain_keys(PyObject *header) {
+    PyObject *key, *item;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(header, &pos, &key, &item)) {
+        if (!plain_key(key, 0)) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* An array of the frames' sizes, as the header's `lengths`. */
@@ -1134,7 +1200,7 @@ static int pack_materialized(Pack *k, PyObject *value, Py_ssize_t depth) {
     }
     status = PACK_BAIL;
     if (!k->materialize || !PyDict_CheckExact(header) || !PyTuple_CheckExact(frames) ||
-        depth + 1 > k->max_depth) {
+        depth + 1 > k->max_depth || !plain_keys(header)) {
         goto done;
     }
     PyObject *keys[] = {str_count, str_deserialize, str_lengths, str_compression};
@@ -1209,10 +1275,11 @@ static int pack_offloaded(Pack *k, PyObject *value, Py_ssize_t depth) {
         goto done;
     }
     status = PACK_BAIL;
-    if (!PyDict_CheckExact(header) || !PyTuple_CheckExact(frames)) {
+    if (!PyDict_CheckExact(header) || !PyTuple_CheckExact(frames) || !plain_keys(header)) {
         goto done;
     }
     Py_ssize_t n = PyTuple_GET_SIZE(frames);
+    /* Plain keys: these lookups run no Python code, so the values stay the header's. */
     PyObject *count = PyDict_GetItemWithError(header, str_count);
     PyObject *deserialize = PyDict_GetItemWithError(header, str_deserialize);
     PyObject *lengths = PyDict_GetItemWithError(header, str_lengths);
@@ -1335,6 +1402,9 @@ static int pack_obj(Pack *k, PyObject *obj, Py_ssize_t depth, int in_header) {
         Py_ssize_t n = PySequence_Fast_GET_SIZE(obj);
         int status = put_array_len(k, (uint64_t)n);
         for (Py_ssize_t i = 0; i < n && status == 0; i++) {
+            if (PySequence_Fast_GET_SIZE(obj) != n) {
+                return PACK_BAIL; /* cannot happen: no Python code runs while packing */
+            }
             PyObject *item = PySequence_Fast_GET_ITEM(obj, i);
             Py_INCREF(item);
             status = pack_obj(k, item, depth + 1, in_header);
@@ -1378,11 +1448,19 @@ static PyObject *pack(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     Pack k = {NULL, 0, 0, args[1], 0, 0, 0, 0};
-    k.max_depth = PyLong_AsSsize_t(args[2]);
-    k.shard_size = PyLong_AsSsize_t(args[3]);
-    k.threshold = PyLong_AsSsize_t(args[4]);
+    Py_ssize_t *sizes[3] = {&k.max_depth, &k.shard_size, &k.threshold};
+    for (int i = 0; i < 3; i++) {
+        *sizes[i] = PyLong_AsSsize_t(args[2 + i]);
+        if (*sizes[i] == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    if (k.max_depth < 0 || k.max_depth > MAX_DEPTH_CAP) {
+        PyErr_Format(PyExc_ValueError, "max_depth must be in [0, %d]", MAX_DEPTH_CAP);
+        return NULL;
+    }
     k.materialize = PyObject_IsTrue(args[5]);
-    if (PyErr_Occurred()) {
+    if (k.materialize < 0) {
         return NULL;
     }
     PyObject *message = args[0];
@@ -1573,15 +1651,6 @@ static PyObject *decode(PyObject *module, PyObject *const *args, Py_ssize_t narg
     if (parse_limits(args + 1, limit) < 0) {
         return NULL;
     }
-    PyObject *frames = args[0];
-    if (!check_frames(frames, limit)) {
-        Py_RETURN_NOTIMPLEMENTED;
-    }
-    PyObject *head = PySequence_Fast_GET_ITEM(frames, 0);
-    if (!PyBytes_CheckExact(head) || PyBytes_GET_SIZE(head) != 0) {
-        Py_RETURN_NOTIMPLEMENTED; /* frame 0 to read (or a view): the Python path does it */
-    }
-    PyObject *body = PySequence_Fast_GET_ITEM(frames, 1);
     Py_ssize_t max_depth = PyLong_AsSsize_t(args[4]);
     if (max_depth == -1 && PyErr_Occurred()) {
         return NULL;
@@ -1590,17 +1659,47 @@ static PyObject *decode(PyObject *module, PyObject *const *args, Py_ssize_t narg
         PyErr_Format(PyExc_ValueError, "max_depth must be in [0, %d]", MAX_DEPTH_CAP);
         return NULL;
     }
+    int consuming = PyObject_IsTrue(args[5]);
+    if (consuming < 0) {
+        return NULL;
+    }
+    /* Arguments are read; from here on no Python code runs until build(), and build() works
+     * on this own tuple of the frames. */
+    PyObject *frames;
+    if (PyTuple_CheckExact(args[0])) {
+        frames = Py_NewRef(args[0]);
+    } else if (PyList_CheckExact(args[0])) {
+        frames = PyList_AsTuple(args[0]);
+        if (frames == NULL) {
+            return NULL;
+        }
+    } else {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    PyObject *out = NULL;
+    PyObject *head = PyTuple_GET_SIZE(frames) ? PyTuple_GET_ITEM(frames, 0) : NULL;
+    if (!check_frames(frames, limit) || !PyBytes_CheckExact(head) ||
+        PyBytes_GET_SIZE(head) != 0) {
+        /* Not flat frames in the limits, or frame 0 to read: the Python path does it. */
+        out = Py_NewRef(Py_NotImplemented);
+        goto done;
+    }
+    PyObject *body = PyTuple_GET_ITEM(frames, 1);
     Py_buffer view;
     if (PyObject_GetBuffer(body, &view, PyBUF_SIMPLE) < 0) {
-        return NULL;
+        goto done;
     }
     Py_ssize_t placeholders = scan_buffer(&view, max_depth, -1);
     PyBuffer_Release(&view);
     if (placeholders < 0) {
-        Py_RETURN_NOTIMPLEMENTED;
+        out = Py_NewRef(Py_NotImplemented);
+        goto done;
     }
-    PyObject *build_args[3] = {body, frames, args[5]};
-    return build(module, build_args, 3);
+    PyObject *build_args[3] = {body, frames, consuming ? Py_True : Py_False};
+    out = build(module, build_args, 3);
+done:
+    Py_DECREF(frames);
+    return out;
 }
 
 static PyMethodDef methods[] = {

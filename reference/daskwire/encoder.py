@@ -76,6 +76,17 @@ def _key_allowed(key: Any) -> bool:
     return True
 
 
+def _key_depth(key: tuple[Any, ...]) -> int:
+    """How deep arrays nest in an array key: 1 for a flat one."""
+    deepest = 1
+    pending = [(key, 1)]
+    while pending:
+        item, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((inner, depth + 1) for inner in item if type(inner) is tuple)
+    return deepest
+
+
 def _all_counts(values: Sequence[Any]) -> bool:
     """True when every item is an int (not a bool) and none is negative."""
     return _INT.issuperset(map(type, values)) and min(values, default=0) >= 0
@@ -155,6 +166,9 @@ class _Encoding:
                 if not _key_allowed(key):
                     msg = f"{_where(path)}: map key {key!r:.40} is not allowed"
                     raise _unencodable(msg, "CE-11")
+                if type(key) is tuple:
+                    # An array key nests inside its map, as a decoder counts it (PL-11).
+                    self.check_depth(depth + _key_depth(key), path)
             for key, item in reversed(entries):
                 stack.append((item, depth + 1, in_header, (path, key), out, key))
             # Entries are assigned as they are popped, in the message's order (CE-2).

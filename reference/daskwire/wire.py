@@ -35,7 +35,10 @@ def frame_view(frame: object) -> memoryview:
     if not view.c_contiguous:
         msg = "a frame must be C-contiguous"
         raise TypeError(msg)
-    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
+    if view.format == "B" and view.ndim == 1:
+        return view
+    # A view with a zero in its shape holds no bytes, and cannot be cast.
+    return view.cast("B") if view.nbytes else memoryview(b"")
 
 
 def frame_sizes(frames: Sequence[Buffer]) -> list[int]:

@@ -4,6 +4,9 @@ every golden vector run with the scanner on and off, which must agree."""
 from __future__ import annotations
 
 import array
+import contextlib
+import ctypes
+import gc
 import os
 from typing import Any
 
@@ -424,3 +427,99 @@ def test_edges_encode_and_decode_alike(message: Any, depth: int) -> None:
     assert fast == exact
     if isinstance(fast, list):
         assert _outcome(fast, limits) == _outcome(fast, limits, pure=True)
+
+
+# -- hostile Python objects and direct calls: no crash, and the exact path decides --------------
+
+
+@needs_scanner
+def test_decode_survives_a_finalizer_that_clears_the_frames() -> None:
+    """A collection during the build may run any __del__; the builder works on its own copy."""
+    body = msgpack.packb(
+        [[1, 2, 3], [4, 5], [6], [7], {"_$header": _HEADER, "_$findex": 0, "_$fcount": 1}]
+    )
+    frames = [b"", body, b"z"]
+    expected = _outcome(list(frames), DEFAULT_LIMITS, pure=True)
+
+    class Trap:
+        def __del__(self) -> None:
+            frames.clear()
+
+    threshold = gc.get_threshold()
+    gc.disable()
+    trap = Trap()
+    trap.self = trap  # type: ignore[attr-defined]
+    del trap
+    gc.set_threshold(1, 0, 0)
+    gc.enable()
+    try:
+        got = daskwire.decode(frames)
+    finally:
+        gc.set_threshold(*threshold)
+    assert difference(got, expected[1][0]) is None
+
+
+_HEADER = {"count": 1, "deserialize": False, "lengths": [1]}
+
+
+class _EvilKey:
+    """A header key whose __eq__ runs when a transport key is looked up next to it."""
+
+    def __init__(self, like: str, action: Any) -> None:
+        self.like, self.action = like, action
+
+    def __hash__(self) -> int:
+        return hash(self.like)
+
+    def __eq__(self, other: object) -> bool:
+        self.action()
+        return False
+
+
+@needs_scanner
+def test_encode_survives_header_keys_that_run_code() -> None:
+    """The packer steps aside for header keys that could run code during its lookups."""
+    message: list[Any] = []
+    header: dict[Any, Any] = {}
+    header[_EvilKey("count", message.clear)] = 1
+    message.extend([Offloaded(header, []), 1, 2, 3])
+    with contextlib.suppress(DaskwireError):  # what it returns is the exact walk's business
+        daskwire.encode(message)
+    frames = [b"x"] * 300
+    header2: dict[Any, Any] = {"count": 300}
+    header2[_EvilKey("lengths", lambda: header2.pop("count", None))] = 0
+    with pytest.raises(DaskwireError):  # the key itself is outside the profile (CE-11)
+        daskwire.encode([Offloaded(header2, frames)])
+
+
+@needs_scanner
+def test_an_array_key_counts_towards_the_depth_limit() -> None:
+    """PL-11 counts every array, keys included, so an encoder may not write a deeper key."""
+    message: Any = {((),): 1}  # the map at depth 1, its key at 2, the key's element at 3
+    fast = _encode_outcome(message, Limits(max_depth=2))
+    with pure_python():
+        exact = _encode_outcome(message, Limits(max_depth=2))
+    assert fast == exact == ("limit-exceeded", "PL-11")
+    assert _encode_outcome(message, Limits(max_depth=3)) == [b"", hx("81 91 90 01")]
+
+
+@needs_scanner
+def test_an_empty_many_dimensional_view_is_an_empty_bin() -> None:
+    empty = memoryview(((ctypes.c_char * 0) * 3)())
+    assert empty.shape == (3, 0)
+    message = {"a": empty, "m": Materialized({}, [empty])}
+    fast = _encode_outcome(message)
+    with pure_python():
+        exact = _encode_outcome(message)
+    assert fast == exact
+    assert fast[1] == hx("82 a1 61 c4 00 a1 6d") + fast[1][7:]
+
+
+@needs_scanner
+def test_direct_calls_stay_bounded() -> None:
+    """The builder bounds its own depth; the packer refuses a depth the scanner could not."""
+    assert accel.build is not None
+    assert accel.pack is not None
+    assert accel.build(b"\x91" * 100_000 + b"\x90", [b"", b""], False) is NotImplemented
+    with pytest.raises(ValueError, match="max_depth"):
+        accel.pack([], [], MSGPACK_MAX_DEPTH + 1, 1, 1, True)
