@@ -1,13 +1,19 @@
-/* daskwire._scan: a read-only msgpack token scanner that vouches for the C fast paths.
+/* daskwire._scan: the reference codec's compiled fast path (see daskwire/accel.py).
  *
- * scan(data, max_depth, max_bin) walks the bytes of one payload without building any object
- * and answers one question: would the exact (pure Python) path accept these bytes, reading
- * them exactly as msgpack's C unpacker does? It returns the number of placeholder maps when
- * the answer is provably yes, and -1 ("not vouched for") otherwise; the caller then takes the
- * exact path, which raises the categorized error or handles the rare form. The scanner never
- * decides an error category itself, so the spec's layer order (ER-3) is the exact path's.
+ * Its one rule is "vouch or step aside": each function returns exactly what the exact, pure
+ * Python path would, or NotImplemented / -1, and the caller then hands the input unchanged
+ * to that path, which raises the categorized error or handles the rare form. Nothing here
+ * decides an error category, so the spec's layer order (ER-3) is always the exact path's.
  *
- * Vouched for means every one of these holds:
+ *   frames_ok  layer 1: flat byte frames within max_frames / max_frame_bytes /
+ *              max_message_bytes (WF-2, WF-7);
+ *   scan       a payload's bytes, without building any object (below);
+ *   build      the message of a scanned payload, placeholders resolved (layers 4 to 6);
+ *   decode     frames_ok, scan and build in one call;
+ *   pack       frame 1 straight from the Python values, offloaded frames appended (CE-1..5);
+ *   configure  the value types and the wire facts of daskwire.constants (one source).
+ *
+ * scan(data, max_depth, max_bin) vouches for a payload when every one of these holds:
  *   - exactly one msgpack value, with no bytes after it (PL-1), and it is a map or an array
  *     (PL-2);
  *   - no ext type (PL-9), no float32 (its width would be lost, PL-5), no byte 0xc1;
@@ -18,12 +24,14 @@
  *   - a map holding any reserved key (_$header, _$findex, _$fcount) holds exactly those three
  *     (PH-2), and no such map stands inside another one (PH-7); each is counted;
  *   - no bin is longer than max_bin (when max_bin >= 0): the encoder offloads those (HD-10).
- * UTF-8 validity of str is left to msgpack's C unpacker, which fails on it.
+ * UTF-8 validity of str is left to the builder, which steps aside on invalid UTF-8.
  *
  * Bad input is never trusted: every read is bounds-checked against the buffer, every length
  * against the bytes left before anything is allocated, the keys being compared live on the
- * heap, and recursion (a few words of C stack per level) is bounded by max_depth, which may
- * not exceed MAX_DEPTH_CAP.
+ * heap, and recursion (a few words of C stack per level) is bounded by MAX_DEPTH_CAP. No
+ * caller's Python code runs while the builder or the packer holds borrowed references:
+ * the builder works on its own tuple of the frames, and the packer steps aside for header
+ * keys that could run code when looked up.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -458,10 +466,10 @@ static PyObject *resolve(Build *b, PyObject *header, PyObject *findex, PyObject 
         return PyErr_Occurred() ? NULL : NOT_VOUCHED; /* HD-2 */
     }
     PyObject *des = PyDict_GetItemWithError(header, str_deserialize);
-    if (des != Py_False) {
-        /* HD-3 (not a bool), or a raw byte string (HD-9): the Python paths build those. */
-        return PyErr_Occurred() ? NULL : NOT_VOUCHED;
+    if (des != Py_False && des != Py_True) {
+        return PyErr_Occurred() ? NULL : NOT_VOUCHED; /* HD-3 */
     }
+    int raw = des == Py_True; /* a raw byte string, materialised by every receiver (HD-9) */
     PyObject *lengths = PyDict_GetItemWithError(header, str_lengths);
     if (lengths == NULL || !PyTuple_CheckExact(lengths)) {
         return PyErr_Occurred() ? NULL : NOT_VOUCHED; /* HD-4 */
@@ -510,7 +518,7 @@ static PyObject *resolve(Build *b, PyObject *header, PyObject *findex, PyObject 
         b->claims[i] = 1;
     }
     b->claimed += count;
-    if (compressed && b->consuming) {
+    if (compressed && (b->consuming || raw)) {
         return NOT_VOUCHED; /* decompressing is the Python paths' work */
     }
     PyObject **items = &PyTuple_GET_ITEM(b->frames, 2 + index);
@@ -539,7 +547,11 @@ static PyObject *resolve(Build *b, PyObject *header, PyObject *findex, PyObject 
         return NOT_VOUCHED; /* CP-11 (and CP-6 for a consuming receiver) */
     }
     PyObject *out;
-    if (!b->consuming) {
+    if (raw) {
+        /* One whole frame is the value itself; anything to decompress or join is not ours. */
+        out = compressed || count != 1 || !same ? NOT_VOUCHED
+                                                 : Py_NewRef(PyTuple_GET_ITEM(views, 0));
+    } else if (!b->consuming) {
         out = make_value(Offloaded_type, header, views);
     } else if (!same) {
         out = NOT_VOUCHED; /* frames to merge (CP-6): the Python paths do it */
@@ -1372,6 +1384,57 @@ done:
     return status;
 }
 
+/* A bin over the threshold travels as a raw byte string (HD-10, CE-8): a placeholder whose
+ * header is {lengths, compression, count, deserialize: true}, as the walk writes it. Values
+ * to split or compress take the walk. */
+static int pack_raw(Pack *k, PyObject *obj, Py_ssize_t size, Py_ssize_t depth) {
+    if (!k->materialize || size > k->shard_size || depth + 2 > k->max_depth) {
+        return PACK_BAIL;
+    }
+    Py_ssize_t index = PyList_GET_SIZE(k->frames);
+    int status = placeholder_head(k);
+    if (status == 0) {
+        status = put_map_len(k, 4);
+    }
+    if (status == 0) {
+        status = put_str(k, str_lengths);
+    }
+    if (status == 0) {
+        status = put_head(k, 0x91, 0, 0); /* [size] */
+    }
+    if (status == 0) {
+        status = put_uint(k, (uint64_t)size);
+    }
+    if (status == 0) {
+        status = put_str(k, str_compression);
+    }
+    if (status == 0) {
+        status = put_head(k, 0x91, 0, 0); /* [nil] */
+    }
+    if (status == 0) {
+        status = put_head(k, 0xc0, 0, 0);
+    }
+    if (status == 0) {
+        status = put_str(k, str_count);
+    }
+    if (status == 0) {
+        status = put_uint(k, 1);
+    }
+    if (status == 0) {
+        status = put_str(k, str_deserialize);
+    }
+    if (status == 0) {
+        status = put_head(k, 0xc3, 0, 0);
+    }
+    if (status == 0) {
+        status = placeholder_tail(k, index, 1);
+    }
+    if (status == 0 && PyList_Append(k->frames, obj) < 0) {
+        status = -1;
+    }
+    return status;
+}
+
 static int pack_obj(Pack *k, PyObject *obj, Py_ssize_t depth, int in_header) {
     PyTypeObject *type = Py_TYPE(obj);
     if (type == &PyUnicode_Type) {
@@ -1418,7 +1481,7 @@ static int pack_obj(Pack *k, PyObject *obj, Py_ssize_t depth, int in_header) {
             PyErr_Clear();
             return PACK_BAIL; /* not C-contiguous: the walk reports it */
         }
-        int status = !in_header && view.len > k->threshold ? PACK_BAIL /* HD-10 */
+        int status = !in_header && view.len > k->threshold ? pack_raw(k, obj, view.len, depth)
                                                             : put_bin(k, view.buf, view.len);
         PyBuffer_Release(&view);
         return status;
@@ -1715,7 +1778,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     "daskwire._scan",
-    "A read-only msgpack token scanner that vouches for the C fast paths (see _scan.c).",
+    "The reference codec's compiled fast path: vouch or step aside (see _scan.c).",
     -1,
     methods,
     NULL,
