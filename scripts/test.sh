@@ -48,9 +48,10 @@ step rust-test cargo test --manifest-path examples/rust/Cargo.toml --locked
 step rust-build cargo build --manifest-path examples/rust/Cargo.toml --locked --release
 step pytest coverage run -m pytest
 # The codec again with the C extension off: its exact, pure-Python paths alone (accel.py).
-# The fuzzers already compare both paths above, so they run a quarter of their budget here.
+# The fuzzers already compare both paths above, so they run a quarter of their budget here;
+# the tests of the C extension itself (marked `compiled`) are deselected.
 step pytest-pure env DASKWIRE_PURE_PYTHON=1 DASKWIRE_FUZZ_SCALE=0.25 coverage run --append \
-    -m pytest -q tests/reference tests/test_vectors_reference.py
+    -m pytest -q -m "not compiled" tests/reference tests/test_vectors_reference.py
 # The C extension under AddressSanitizer and UndefinedBehaviorSanitizer.
 step c-sanitizers bash scripts/sanitize.sh
 # Branch coverage of the reference codec (coverage's source is reference/daskwire).

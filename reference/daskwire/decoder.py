@@ -72,25 +72,18 @@ def _all_counts(values: tuple[Any, ...]) -> bool:
 def _check_frame_list(views: Sequence[memoryview], limits: Limits) -> None:
     """Layer 1: frame count and sizes (WF-2, WF-7)."""
     count = len(views)
-    if MIN_FRAMES <= count <= limits.max_frames:
-        sizes = list(map(len, views))  # flat byte views: len is the size in bytes
-        if (
-            max(sizes) <= limits.max_frame_bytes
-            and sum(sizes) + PRELUDE_INT_BYTES * (count + 1) <= limits.max_message_bytes
-        ):
-            return
     if count > limits.max_frames:
         msg = f"{count} frames, over max_frames={limits.max_frames}"
         raise LimitExceeded(msg, limit="max_frames", requirement="WF-7")
     if count < MIN_FRAMES:
         msg = f"{count} frames; a message has at least {MIN_FRAMES}"
         raise TooFewFrames(msg, requirement="WF-2")
-    total = PRELUDE_INT_BYTES * (count + 1)
-    for index, view in enumerate(views):
-        if view.nbytes > limits.max_frame_bytes:
-            msg = f"frame {index} has {view.nbytes} bytes, over max_frame_bytes"
-            raise LimitExceeded(msg, limit="max_frame_bytes", requirement="WF-7")
-        total += view.nbytes
+    sizes = list(map(len, views))  # flat byte views: len is the size in bytes
+    if max(sizes) > limits.max_frame_bytes:
+        index, size = next((i, n) for i, n in enumerate(sizes) if n > limits.max_frame_bytes)
+        msg = f"frame {index} has {size} bytes, over max_frame_bytes"
+        raise LimitExceeded(msg, limit="max_frame_bytes", requirement="WF-7")
+    total = PRELUDE_INT_BYTES * (count + 1) + sum(sizes)
     if total > limits.max_message_bytes:
         msg = f"message has {total} bytes, over max_message_bytes={limits.max_message_bytes}"
         raise LimitExceeded(msg, limit="max_message_bytes", requirement="WF-7")
@@ -408,21 +401,20 @@ def decode(
         )
         if message is not NotImplemented:
             return message
-    scan, frames_ok = accel.scan, accel.frames_ok
+    scan, frames_ok, build = accel.scan, accel.frames_ok, accel.build
     if (
         scan is not None
         and frames_ok is not None
+        and build is not None
         and frames_ok(frames, limits.max_frames, limits.max_frame_bytes, limits.max_message_bytes)
     ):
         # Layer 1 holds, and the frames are flat bytes: no views needed.
         body = _payload(frames, limits)
         placeholders = scan(body, limits.max_depth, -1)
         if placeholders >= 0:
-            build = accel.build
-            if build is not None:
-                message = build(body, frames, mode == CONSUMING)
-                if message is not NotImplemented:
-                    return message
+            message = build(body, frames, mode == CONSUMING)
+            if message is not NotImplemented:
+                return message
             message = _decode_fast(body, placeholders, frames, mode, limits)
             if message is not _NOT_VOUCHED:
                 return message

@@ -7,7 +7,9 @@ import array
 import contextlib
 import ctypes
 import gc
+import importlib
 import os
+import sys
 from typing import Any
 
 import daskwire
@@ -41,9 +43,15 @@ def test_scanner_is_built_unless_turned_off() -> None:
         assert accel.decode is not None
 
 
-needs_scanner = pytest.mark.skipif(
-    SCAN is None, reason="DASKWIRE_PURE_PYTHON=1: the compiled scanner is off in this run"
+_WITHOUT_SCANNER = pytest.mark.skipif(
+    SCAN is None, reason="DASKWIRE_PURE_PYTHON=1: the C extension is off in this run"
 )
+
+
+def needs_scanner(test: Any) -> Any:
+    """Marks a test of the C extension: `-m "not compiled"` deselects it (scripts/test.sh)."""
+    return pytest.mark.compiled(_WITHOUT_SCANNER(test))
+
 
 # Placeholder pieces, as hex: the reserved keys are fixstr of 8 bytes (a8 + "_$header" ...).
 HEADER = "a8 5f 24 68 65 61 64 65 72"
@@ -545,3 +553,48 @@ def test_raw_byte_strings_take_the_fast_path() -> None:
         decoded = accel.build(body, [b"", body, big], consuming)
         assert isinstance(decoded["b"], memoryview)
         assert decoded["b"].obj is big
+
+
+@needs_scanner
+def test_most_valid_vectors_take_the_compiled_path() -> None:
+    """The agreement above means something only if the compiled path really serves: it must
+    vouch for most valid decode vectors (the rest hold float32, compression or merges)."""
+    decode = accel.decode
+    assert decode is not None
+    valid = [v for v in VECTORS if v.kind == "decode"]
+    served = 0
+    for vector in valid:
+        frames = [frame_from_notation(f) for f in vector.input["frames"]]
+        limits = DEFAULT_LIMITS
+        args = (limits.max_frames, limits.max_frame_bytes, limits.max_message_bytes)
+        served += decode(frames, *args, limits.max_depth, False) is not NotImplemented
+    assert served >= 0.6 * len(valid), (served, len(valid))
+
+
+def test_without_the_extension_the_codec_runs_pure_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build without daskwire._scan (or DASKWIRE_PURE_PYTHON=1) leaves every hook None."""
+    monkeypatch.setitem(sys.modules, "daskwire._scan", None)  # the import then fails
+    monkeypatch.delenv(accel.ENV_PURE_PYTHON, raising=False)
+    try:
+        importlib.reload(accel)
+        hooks = (accel.scan, accel.frames_ok, accel.build, accel.decode, accel.pack)
+        assert hooks == (None,) * 5
+        assert daskwire.decode(daskwire.encode({"a": 1})) == {"a": 1}
+    finally:
+        monkeypatch.undo()
+        importlib.reload(accel)
+    assert (accel.scan is None) == (SCAN is None)
+
+
+class _Bytes(bytes):
+    """A bytes subclass: a frame all the same, though not of an exact frame type."""
+
+
+def test_frames_of_a_bytes_subclass_are_frames() -> None:
+    value = Offloaded({}, [_Bytes(b"ab")])
+    assert isinstance(value.frames[0], _Bytes)
+    with pytest.raises(TypeError, match="not a bytes-like frame"):
+        Materialized({}, [_Bytes(b"ab"), "ab"])  # type: ignore[list-item]
+    fast = _encode_outcome({"v": value})
+    with pure_python():
+        assert fast == _encode_outcome({"v": value})
