@@ -74,6 +74,32 @@ static Py_ssize_t reserved_longest; /* in characters */
 static long long prelude_int_bytes;
 static int configured = 0;
 
+/* max_depth as given to scan(), decode() and pack(): 0 to MAX_DEPTH_CAP, or -1 (error set). */
+static Py_ssize_t parse_depth(PyObject *obj) {
+    Py_ssize_t depth = PyLong_AsSsize_t(obj);
+    if (depth == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (depth < 0 || depth > MAX_DEPTH_CAP) {
+        PyErr_Format(PyExc_ValueError, "max_depth must be in [0, %d]", MAX_DEPTH_CAP);
+        return -1;
+    }
+    return depth;
+}
+
+/* An own tuple of a list or tuple of frames (a new reference): code that runs later, such
+ * as a collector's finalizer, cannot change it. NotImplemented for anything else; NULL on
+ * error. */
+static PyObject *own_frames(PyObject *obj) {
+    if (PyTuple_CheckExact(obj)) {
+        return Py_NewRef(obj);
+    }
+    if (PyList_CheckExact(obj)) {
+        return PyList_AsTuple(obj);
+    }
+    return Py_NewRef(Py_NotImplemented);
+}
+
 static int require_configured(void) {
     if (!configured) {
         PyErr_SetString(PyExc_RuntimeError, "daskwire._scan.configure() was not called");
@@ -762,18 +788,9 @@ static PyObject *build(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     if (consuming < 0) {
         return NULL;
     }
-    /* An own tuple of the frames: code that runs while objects are built (a collector's
-     * finalizer) cannot change it under us. */
-    PyObject *frames;
-    if (PyTuple_CheckExact(args[1])) {
-        frames = Py_NewRef(args[1]);
-    } else if (PyList_CheckExact(args[1])) {
-        frames = PyList_AsTuple(args[1]);
-        if (frames == NULL) {
-            return NULL;
-        }
-    } else {
-        Py_RETURN_NOTIMPLEMENTED;
+    PyObject *frames = own_frames(args[1]);
+    if (frames == NULL || frames == Py_NotImplemented) {
+        return frames;
     }
     if (PyTuple_GET_SIZE(frames) < 2) {
         Py_DECREF(frames);
@@ -1203,6 +1220,61 @@ static int placeholder_tail(Pack *k, Py_ssize_t index, Py_ssize_t count) {
     return status ? status : put_uint(k, (uint64_t)count);
 }
 
+/* Transport keys a placeholder's header gets appended (bits of `keys`). */
+#define T_LENGTHS 1
+#define T_COMPRESSION 2
+#define T_COUNT 4
+#define T_DESERIALIZE 8
+
+/* A whole placeholder for `frames` at `depth`: its header is `header`'s entries (NULL: none)
+ * followed by the transport keys in `keys`, in the order of CE-5 (lengths: the frames' sizes;
+ * compression: nil for each; count; deserialize), as the walk writes them. The frames are
+ * appended to the offload area, in pre-order (CE-3). */
+static int pack_placeholder(Pack *k, PyObject *header, int keys, PyObject *frames,
+                            int deserialize, Py_ssize_t depth) {
+    Py_ssize_t n = PyTuple_GET_SIZE(frames);
+    Py_ssize_t extra = !!(keys & T_LENGTHS) + !!(keys & T_COMPRESSION) + !!(keys & T_COUNT) +
+                       !!(keys & T_DESERIALIZE);
+    Py_ssize_t index = PyList_GET_SIZE(k->frames);
+    int status = placeholder_head(k);
+    if (status == 0) {
+        status = header != NULL           ? pack_dict(k, header, depth + 1, 1, extra)
+                 : depth + 1 > k->max_depth ? PACK_BAIL
+                                          : put_map_len(k, (uint64_t)extra);
+    }
+    if (status == 0 && (keys & T_LENGTHS)) {
+        status = put_str(k, str_lengths);
+        if (status == 0) {
+            status = put_sizes(k, frames, depth + 2);
+        }
+    }
+    if (status == 0 && (keys & T_COMPRESSION)) {
+        status = put_str(k, str_compression);
+        if (status == 0) {
+            status = depth + 2 > k->max_depth ? PACK_BAIL : put_array_len(k, (uint64_t)n);
+        }
+        for (Py_ssize_t i = 0; i < n && status == 0; i++) {
+            status = put_head(k, 0xc0, 0, 0);
+        }
+    }
+    if (status == 0 && (keys & T_COUNT)) {
+        status = put_str(k, str_count);
+        if (status == 0) {
+            status = put_uint(k, (uint64_t)n);
+        }
+    }
+    if (status == 0 && (keys & T_DESERIALIZE)) {
+        status = put_str(k, str_deserialize);
+        if (status == 0) {
+            status = put_head(k, deserialize ? 0xc3 : 0xc2, 0, 0);
+        }
+    }
+    if (status == 0) {
+        status = placeholder_tail(k, index, n);
+    }
+    return status == 0 ? append_frames(k, frames) : status;
+}
+
 static int pack_materialized(Pack *k, PyObject *value, Py_ssize_t depth) {
     PyObject *header = PyObject_GetAttr(value, str_header);
     PyObject *frames = header ? PyObject_GetAttr(value, str_frames) : NULL;
@@ -1230,46 +1302,8 @@ static int pack_materialized(Pack *k, PyObject *value, Py_ssize_t depth) {
             goto done; /* not flat, or to be split (CE-7) */
         }
     }
-    Py_ssize_t index = PyList_GET_SIZE(k->frames);
-    status = placeholder_head(k);
-    if (status == 0) {
-        status = pack_dict(k, header, depth + 1, 1, 4);
-    }
-    /* The transport keys, appended in the order of CE-5: lengths, compression, count,
-     * deserialize. */
-    if (status == 0) {
-        status = put_str(k, str_lengths);
-    }
-    if (status == 0) {
-        status = put_sizes(k, frames, depth + 2);
-    }
-    if (status == 0) {
-        status = put_str(k, str_compression);
-    }
-    if (status == 0) {
-        status = depth + 2 > k->max_depth ? PACK_BAIL : put_array_len(k, (uint64_t)n);
-    }
-    for (Py_ssize_t i = 0; i < n && status == 0; i++) {
-        status = put_head(k, 0xc0, 0, 0);
-    }
-    if (status == 0) {
-        status = put_str(k, str_count);
-    }
-    if (status == 0) {
-        status = put_uint(k, (uint64_t)n);
-    }
-    if (status == 0) {
-        status = put_str(k, str_deserialize);
-    }
-    if (status == 0) {
-        status = put_head(k, 0xc2, 0, 0);
-    }
-    if (status == 0) {
-        status = placeholder_tail(k, index, n);
-    }
-    if (status == 0) {
-        status = append_frames(k, frames);
-    }
+    status = pack_placeholder(k, header, T_LENGTHS | T_COMPRESSION | T_COUNT | T_DESERIALIZE,
+                              frames, 0, depth);
 done:
     Py_XDECREF(header);
     Py_XDECREF(frames);
@@ -1348,36 +1382,9 @@ static int pack_offloaded(Pack *k, PyObject *value, Py_ssize_t depth) {
     } else if (compressed) {
         goto done; /* original sizes unknown */
     }
-    Py_ssize_t index = PyList_GET_SIZE(k->frames);
-    Py_ssize_t extra = (lengths == NULL) + (count == NULL) + (deserialize == NULL);
-    status = placeholder_head(k);
-    if (status == 0) {
-        status = pack_dict(k, header, depth + 1, 1, extra);
-    }
-    if (status == 0 && lengths == NULL) {
-        status = put_str(k, str_lengths);
-        if (status == 0) {
-            status = put_sizes(k, frames, depth + 2);
-        }
-    }
-    if (status == 0 && count == NULL) {
-        status = put_str(k, str_count);
-        if (status == 0) {
-            status = put_uint(k, (uint64_t)n);
-        }
-    }
-    if (status == 0 && deserialize == NULL) {
-        status = put_str(k, str_deserialize);
-        if (status == 0) {
-            status = put_head(k, 0xc2, 0, 0);
-        }
-    }
-    if (status == 0) {
-        status = placeholder_tail(k, index, n);
-    }
-    if (status == 0) {
-        status = append_frames(k, frames);
-    }
+    int missing = (lengths == NULL ? T_LENGTHS : 0) | (count == NULL ? T_COUNT : 0) |
+                  (deserialize == NULL ? T_DESERIALIZE : 0);
+    status = pack_placeholder(k, header, missing, frames, 0, depth);
 done:
     Py_XDECREF(header);
     Py_XDECREF(frames);
@@ -1388,50 +1395,16 @@ done:
  * header is {lengths, compression, count, deserialize: true}, as the walk writes it. Values
  * to split or compress take the walk. */
 static int pack_raw(Pack *k, PyObject *obj, Py_ssize_t size, Py_ssize_t depth) {
-    if (!k->materialize || size > k->shard_size || depth + 2 > k->max_depth) {
+    if (!k->materialize || size > k->shard_size) {
         return PACK_BAIL;
     }
-    Py_ssize_t index = PyList_GET_SIZE(k->frames);
-    int status = placeholder_head(k);
-    if (status == 0) {
-        status = put_map_len(k, 4);
+    PyObject *frames = PyTuple_Pack(1, obj);
+    if (frames == NULL) {
+        return -1;
     }
-    if (status == 0) {
-        status = put_str(k, str_lengths);
-    }
-    if (status == 0) {
-        status = put_head(k, 0x91, 0, 0); /* [size] */
-    }
-    if (status == 0) {
-        status = put_uint(k, (uint64_t)size);
-    }
-    if (status == 0) {
-        status = put_str(k, str_compression);
-    }
-    if (status == 0) {
-        status = put_head(k, 0x91, 0, 0); /* [nil] */
-    }
-    if (status == 0) {
-        status = put_head(k, 0xc0, 0, 0);
-    }
-    if (status == 0) {
-        status = put_str(k, str_count);
-    }
-    if (status == 0) {
-        status = put_uint(k, 1);
-    }
-    if (status == 0) {
-        status = put_str(k, str_deserialize);
-    }
-    if (status == 0) {
-        status = put_head(k, 0xc3, 0, 0);
-    }
-    if (status == 0) {
-        status = placeholder_tail(k, index, 1);
-    }
-    if (status == 0 && PyList_Append(k->frames, obj) < 0) {
-        status = -1;
-    }
+    int status = pack_placeholder(k, NULL, T_LENGTHS | T_COMPRESSION | T_COUNT | T_DESERIALIZE,
+                                  frames, 1, depth);
+    Py_DECREF(frames);
     return status;
 }
 
@@ -1511,16 +1484,16 @@ static PyObject *pack(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     Pack k = {NULL, 0, 0, args[1], 0, 0, 0, 0};
-    Py_ssize_t *sizes[3] = {&k.max_depth, &k.shard_size, &k.threshold};
-    for (int i = 0; i < 3; i++) {
-        *sizes[i] = PyLong_AsSsize_t(args[2 + i]);
+    k.max_depth = parse_depth(args[2]);
+    if (k.max_depth < 0) {
+        return NULL;
+    }
+    Py_ssize_t *sizes[2] = {&k.shard_size, &k.threshold};
+    for (int i = 0; i < 2; i++) {
+        *sizes[i] = PyLong_AsSsize_t(args[3 + i]);
         if (*sizes[i] == -1 && PyErr_Occurred()) {
             return NULL;
         }
-    }
-    if (k.max_depth < 0 || k.max_depth > MAX_DEPTH_CAP) {
-        PyErr_Format(PyExc_ValueError, "max_depth must be in [0, %d]", MAX_DEPTH_CAP);
-        return NULL;
     }
     k.materialize = PyObject_IsTrue(args[5]);
     if (k.materialize < 0) {
@@ -1584,8 +1557,8 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "scan() takes exactly 3 arguments");
         return NULL;
     }
-    Py_ssize_t max_depth = PyLong_AsSsize_t(args[1]);
-    if (max_depth == -1 && PyErr_Occurred()) {
+    Py_ssize_t max_depth = parse_depth(args[1]);
+    if (max_depth < 0) {
         return NULL;
     }
     int overflow = 0;
@@ -1595,10 +1568,6 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     if (overflow) { /* past 2**63 - 1: no limit; below -2**63: no limit either (< 0) */
         max_bin = overflow > 0 ? LLONG_MAX : -1;
-    }
-    if (max_depth < 0 || max_depth > MAX_DEPTH_CAP) {
-        PyErr_Format(PyExc_ValueError, "max_depth must be in [0, %d]", MAX_DEPTH_CAP);
-        return NULL;
     }
     Py_buffer view;
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
@@ -1714,12 +1683,8 @@ static PyObject *decode(PyObject *module, PyObject *const *args, Py_ssize_t narg
     if (parse_limits(args + 1, limit) < 0) {
         return NULL;
     }
-    Py_ssize_t max_depth = PyLong_AsSsize_t(args[4]);
-    if (max_depth == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    if (max_depth < 0 || max_depth > MAX_DEPTH_CAP) {
-        PyErr_Format(PyExc_ValueError, "max_depth must be in [0, %d]", MAX_DEPTH_CAP);
+    Py_ssize_t max_depth = parse_depth(args[4]);
+    if (max_depth < 0) {
         return NULL;
     }
     int consuming = PyObject_IsTrue(args[5]);
@@ -1728,16 +1693,9 @@ static PyObject *decode(PyObject *module, PyObject *const *args, Py_ssize_t narg
     }
     /* Arguments are read; from here on no Python code runs until build(), and build() works
      * on this own tuple of the frames. */
-    PyObject *frames;
-    if (PyTuple_CheckExact(args[0])) {
-        frames = Py_NewRef(args[0]);
-    } else if (PyList_CheckExact(args[0])) {
-        frames = PyList_AsTuple(args[0]);
-        if (frames == NULL) {
-            return NULL;
-        }
-    } else {
-        Py_RETURN_NOTIMPLEMENTED;
+    PyObject *frames = own_frames(args[0]);
+    if (frames == NULL || frames == Py_NotImplemented) {
+        return frames;
     }
     PyObject *out = NULL;
     PyObject *head = PyTuple_GET_SIZE(frames) ? PyTuple_GET_ITEM(frames, 0) : NULL;

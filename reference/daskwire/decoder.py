@@ -117,6 +117,16 @@ def _payload(frames: Sequence[Buffer], limits: Limits) -> Buffer:
     return body if codec is None else decompress(codec, body, limits)
 
 
+def _check_fields(header: Any, index: Any, count: Any) -> None:
+    """The types of a placeholder's three values (PH-3)."""
+    if type(header) is not dict:
+        msg = f"_$header must be a map, not {type(header).__name__}"
+        raise InvalidPlaceholder(msg, requirement="PH-3")
+    if not _is_count(index) or not _is_count(count):
+        msg = f"_$findex and _$fcount must be non-negative integers; got {index!r}, {count!r}"
+        raise InvalidPlaceholder(msg, requirement="PH-3")
+
+
 class _Decoding:
     """State of one decode: the frames, which of them are claimed, and resolved values."""
 
@@ -204,12 +214,7 @@ class _Decoding:
         count = mapping[KEY_FCOUNT]
         if id(header) in self.resolved:
             raise MisplacedPlaceholder("a placeholder is a header", requirement="PH-7")
-        if type(header) is not dict:
-            msg = f"_$header must be a map, not {type(header).__name__}"
-            raise InvalidPlaceholder(msg, requirement="PH-3")
-        if not _is_count(index) or not _is_count(count):
-            msg = f"_$findex and _$fcount must be non-negative integers; got {index!r}, {count!r}"
-            raise InvalidPlaceholder(msg, requirement="PH-3")
+        _check_fields(header, index, count)
         if self.resolved and self._contains_resolved(header):
             raise MisplacedPlaceholder("a placeholder stands inside a header", requirement="PH-7")
         value = self.resolve(header, index, count)
@@ -223,12 +228,7 @@ class _Decoding:
         header = mapping[KEY_HEADER]
         index = mapping[KEY_FINDEX]
         count = mapping[KEY_FCOUNT]
-        if type(header) is not dict:
-            msg = f"_$header must be a map, not {type(header).__name__}"
-            raise InvalidPlaceholder(msg, requirement="PH-3")
-        if not _is_count(index) or not _is_count(count):
-            msg = f"_$findex and _$fcount must be non-negative integers; got {index!r}, {count!r}"
-            raise InvalidPlaceholder(msg, requirement="PH-3")
+        _check_fields(header, index, count)
         return self.resolve(header, index, count)
 
     def resolve(self, header: dict[Any, Any], index: int, count: int) -> Any:
