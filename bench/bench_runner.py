@@ -7,10 +7,10 @@ import statistics
 import time
 from pathlib import Path
 
-from daskwire_conformance.judge import Result
-from daskwire_conformance.runner import run_vectors
-from daskwire_conformance.suite import load_vectors
-from daskwire_conformance.targets import (
+from daskwire_conformance.common.suite import load_vectors
+from daskwire_conformance.runner.judge import Result
+from daskwire_conformance.runner.run import run_vectors
+from daskwire_conformance.runner.targets import (
     Target,
     command_target,
     python_target,

@@ -167,7 +167,7 @@ def test_installed_packages_import(venv: Path) -> None:
 @pytest.mark.slow
 def test_installed_kit_finds_its_data(venv: Path) -> None:
     script = (
-        "from daskwire_conformance._data import spec_dir, vectors_dir\n"
+        "from daskwire_conformance.common.data import spec_dir, vectors_dir\n"
         "print(spec_dir()); print(vectors_dir())"
     )
     done = _run([venv / "python", "-c", script], cwd=venv)
@@ -206,7 +206,7 @@ def test_installed_kit_passes_its_own_suite(venv: Path, tmp_path: Path) -> None:
 def test_editable_install_uses_the_checkout() -> None:
     """The dev install reads spec/ and vectors/ from the checkout, not from a packaged copy."""
     script = (
-        "from daskwire_conformance._data import spec_dir, vectors_dir\n"
+        "from daskwire_conformance.common.data import spec_dir, vectors_dir\n"
         "print(spec_dir()); print(vectors_dir())"
     )
     done = _run([sys.executable, "-c", script], cwd=Path(sysconfig.get_paths()["purelib"]))

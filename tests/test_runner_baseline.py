@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daskwire_conformance.baseline import BASELINE_FORMAT, BaselineError, load_baseline
 from daskwire_conformance.cli import main
+from daskwire_conformance.runner.baseline import BASELINE_FORMAT, BaselineError, load_baseline
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "hostile" / "vectors"

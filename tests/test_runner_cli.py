@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from daskwire_conformance.cli import main
-from daskwire_conformance.protocol import load_registry, schema_uri
+from daskwire_conformance.runner.protocol import load_registry, schema_uri
 from jsonschema import Draft202012Validator
 from junitparser import JUnitXml
 
@@ -278,6 +278,6 @@ def test_the_example_testee_passes_every_vector_of_the_suite(tmp_path: Path) -> 
 
 
 def test_the_fixture_vectors_follow_the_vector_schema() -> None:
-    from daskwire_conformance.suite import load_vectors
+    from daskwire_conformance.common.suite import load_vectors
 
     assert len(load_vectors(FIXTURES, validate=True)) == 7

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from daskwire_conformance.cli import main
-from daskwire_conformance.harness import STDERR_KEEP_BYTES
+from daskwire_conformance.runner.harness import STDERR_KEEP_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = ROOT / "tests" / "hostile"

@@ -7,10 +7,10 @@ from typing import Any
 
 import daskwire
 import pytest
-from daskwire_conformance.harness import InProcessChannel
-from daskwire_conformance.judge import Capabilities, Result, judge_vector
-from daskwire_conformance.runner import EXIT_FAILED, EXIT_OK, Run, summarize
-from daskwire_conformance.suite import Vector
+from daskwire_conformance.common.suite import Vector
+from daskwire_conformance.runner.harness import InProcessChannel
+from daskwire_conformance.runner.judge import Capabilities, Result, judge_vector
+from daskwire_conformance.runner.run import EXIT_FAILED, EXIT_OK, Run, summarize
 from daskwire_conformance.testee import ReferenceTestee
 
 MSG = {"map": [["op", "ping"], ["n", 1]]}

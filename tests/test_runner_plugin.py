@@ -66,7 +66,7 @@ def test_without_the_option_the_plugin_does_nothing_and_imports_nothing(tmp_path
         "import sys\n\n"
         "def test_untouched():\n"
         "    assert 'daskwire' not in sys.modules\n"
-        "    assert 'daskwire_conformance.suite' not in sys.modules\n"
+        "    assert 'daskwire_conformance.common.suite' not in sys.modules\n"
     )
     proc = pytest_run(tmp_path)
     assert proc.returncode == 0, proc.stdout

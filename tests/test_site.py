@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT, BuiltSite, build_site, daskwire_command, make_site_copy
 from daskwire.errors import Category
 from daskwire.limits import Limits
-from daskwire_conformance.requirements import load_requirements
+from daskwire_conformance.common.requirements import load_requirements
 from daskwire_conformance.site.generate import generate, schema_page
 from daskwire_conformance.site.hooks import external_resources
 

@@ -7,7 +7,7 @@ from dataclasses import fields
 
 import pytest
 from daskwire.limits import DEFAULT_LIMITS
-from daskwire_conformance.requirements import load_requirements
+from daskwire_conformance.common.requirements import load_requirements
 
 _POWER = re.compile(r"^2\*\*(\d+)$")
 

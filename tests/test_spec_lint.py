@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from daskwire.errors import Category
 from daskwire.limits import Limits
-from daskwire_conformance.requirements import (
+from daskwire_conformance.common.requirements import (
     Requirement,
     SpecError,
     load_requirements,

@@ -6,8 +6,8 @@ from collections import defaultdict
 
 import pytest
 from daskwire.errors import Category
-from daskwire_conformance.requirements import load_requirements, requirement_sort_key
-from daskwire_conformance.suite import Vector, load_vectors
+from daskwire_conformance.common.requirements import load_requirements, requirement_sort_key
+from daskwire_conformance.common.suite import Vector, load_vectors
 
 VECTORS = load_vectors()
 REQUIREMENTS = load_requirements()

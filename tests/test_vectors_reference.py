@@ -10,7 +10,7 @@ import daskwire
 import pytest
 from daskwire import DaskwireError, FrameReader, Limits
 from daskwire.notation import NotationError, difference, frame_from_notation, from_notation
-from daskwire_conformance.suite import Vector, load_vectors
+from daskwire_conformance.common.suite import Vector, load_vectors
 
 VECTORS = load_vectors()
 MODES = ("forwarding", "consuming")

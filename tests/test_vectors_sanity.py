@@ -12,8 +12,8 @@ import pytest
 from daskwire.errors import Category
 from daskwire.notation import frame_from_notation
 from daskwire_conformance import cli
-from daskwire_conformance.requirements import LEVELS, load_requirements
-from daskwire_conformance.suite import (
+from daskwire_conformance.common.requirements import LEVELS, load_requirements
+from daskwire_conformance.common.suite import (
     KINDS,
     MANIFEST_NAME,
     Vector,
@@ -21,7 +21,11 @@ from daskwire_conformance.suite import (
     load_manifest,
     load_vectors,
 )
-from daskwire_conformance.vectorgen.manifest import changelog_problems, dump_json, fingerprint
+from daskwire_conformance.vectors.generate.manifest import (
+    changelog_problems,
+    dump_json,
+    fingerprint,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS_DIR = ROOT / "vectors"

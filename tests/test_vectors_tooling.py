@@ -13,15 +13,29 @@ import msgpack
 import pytest
 from daskwire import Float32
 from daskwire_conformance import cli
-from daskwire_conformance.hexdump import annotate, annotate_wire
-from daskwire_conformance.suite import load_vectors
-from daskwire_conformance.vectorgen import check, generate, write
-from daskwire_conformance.vectorgen.derive import unpack_model
-from daskwire_conformance.vectorgen.manifest import build_manifest, changelog_problems, replay
-from daskwire_conformance.vectorgen.mpk import DELETE, edit, find_placeholders, pack, unpack_payload
-from daskwire_conformance.vectorgen.mutations import apply_frame_ops, apply_wire_ops, pack_wire
-from daskwire_conformance.vectorgen.sources import build_frame, expand_notation
-from daskwire_conformance.vectorpages import example_name, write_pages
+from daskwire_conformance.common.hexdump import annotate, annotate_wire
+from daskwire_conformance.common.suite import load_vectors
+from daskwire_conformance.site.vectorpages import example_name, write_pages
+from daskwire_conformance.vectors.generate import check, generate, write
+from daskwire_conformance.vectors.generate.derive import unpack_model
+from daskwire_conformance.vectors.generate.manifest import (
+    build_manifest,
+    changelog_problems,
+    replay,
+)
+from daskwire_conformance.vectors.generate.mpk import (
+    DELETE,
+    edit,
+    find_placeholders,
+    pack,
+    unpack_payload,
+)
+from daskwire_conformance.vectors.generate.mutations import (
+    apply_frame_ops,
+    apply_wire_ops,
+    pack_wire,
+)
+from daskwire_conformance.vectors.generate.sources import build_frame, expand_notation
 
 ROOT = Path(__file__).resolve().parents[1]
 G1_FRAMES = [

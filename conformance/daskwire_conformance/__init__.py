@@ -1,4 +1,4 @@
-"""daskwire_conformance: golden vectors tooling, the conformance runner and the `daskwire` CLI."""
+"""daskwire_conformance: the `daskwire` CLI over its products: runner, vector tooling, spec site."""
 
 from __future__ import annotations
 

@@ -14,9 +14,9 @@ __all__ = ["main"]
 #: Modules that add a subcommand; each has `register(subparsers)`, which sets `func` on its
 #: parser. `func(args) -> int` returns the exit code.
 SUBCOMMAND_MODULES = (
-    "daskwire_conformance.cmd_spec",
-    "daskwire_conformance.cmd_vectors",
-    "daskwire_conformance.cmd_check",
+    "daskwire_conformance.site.command",
+    "daskwire_conformance.vectors.command",
+    "daskwire_conformance.runner.command",
 )
 
 #: Exit code for a command line the parser rejects.

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .harness import Channel
-    from .judge import Capabilities, Result
-    from .suite import Vector
-    from .targets import Target
+    from daskwire_conformance.common.suite import Vector
+    from daskwire_conformance.runner.harness import Channel
+    from daskwire_conformance.runner.judge import Capabilities, Result
+    from daskwire_conformance.runner.targets import Target
 
 __all__ = ["pytest_addoption", "pytest_configure"]
 
@@ -52,7 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _parse_target(text: str) -> Target:
-    from .targets import command_target, python_target, reference_target
+    from daskwire_conformance.runner.targets import command_target, python_target, reference_target
 
     if text == "reference":
         return reference_target()
@@ -82,8 +82,8 @@ class _Session:
         self.caps: Capabilities | None = None
 
     def run(self, vector: Vector) -> Result:
-        from .judge import Capabilities, judge_vector
-        from .targets import ChannelOptions
+        from daskwire_conformance.runner.judge import Capabilities, judge_vector
+        from daskwire_conformance.runner.targets import ChannelOptions
 
         if self.channel is None or self.caps is None:
             channel = self.target.open(ChannelOptions(timeout=self.timeout))
@@ -156,11 +156,11 @@ class _Plugin:
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        from ._data import vectors_dir
-        from .baseline import load_baseline
-        from .runner import select
-        from .suite import load_vectors
-        from .targets import TargetError
+        from daskwire_conformance.common.data import vectors_dir
+        from daskwire_conformance.common.suite import load_vectors
+        from daskwire_conformance.runner.baseline import load_baseline
+        from daskwire_conformance.runner.run import select
+        from daskwire_conformance.runner.targets import TargetError
 
         try:
             target = _parse_target(str(config.getoption("daskwire_target")))

@@ -18,7 +18,7 @@ import pytest
 from daskwire import DEFAULT_LIMITS, DaskwireError, Limits, Materialized, Offloaded, accel, payload
 from daskwire.limits import MSGPACK_MAX_DEPTH
 from daskwire.notation import NotationError, difference, frame_from_notation, from_notation
-from daskwire_conformance.suite import load_vectors
+from daskwire_conformance.common.suite import load_vectors
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -24,7 +24,7 @@ FORBIDDEN_CALLS = {"eval", "exec", "__import__"}
 ALLOWED_DYNAMIC_IMPORTS = {
     # `daskwire check --impl python:MODULE:ATTR` imports the implementation its user names on
     # the command line, as pytest does with plugins; never a name read from frames or vectors.
-    ("conformance/daskwire_conformance/targets.py", "load_python_testee"),
+    ("conformance/daskwire_conformance/runner/targets.py", "load_python_testee"),
 }
 
 
@@ -136,7 +136,7 @@ def test_cli_subcommand_modules_are_a_literal_tuple() -> None:
     assert isinstance(value, ast.Tuple)
     assert _is_literal_str_sequence(value)
     names = [e.value for e in value.elts if isinstance(e, ast.Constant)]
-    assert all(n.startswith("daskwire_conformance.cmd_") for n in names)
+    assert all(n.startswith("daskwire_conformance.") and n.endswith(".command") for n in names)
 
 
 def test_the_scan_catches_what_it_looks_for() -> None:

@@ -1,3 +1,3 @@
-"""The spec site's build step: the mkdocs hook and the pages it generates into spec/generated/."""
+"""The spec site: the `daskwire spec` command, the mkdocs hook and the pages it generates."""
 
 from __future__ import annotations

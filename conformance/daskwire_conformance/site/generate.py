@@ -16,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
 
-from daskwire_conformance.requirements import (
+from daskwire_conformance.common.requirements import (
     GENERATED_DIR,
     ID_PATTERN,
     LEVELS,
@@ -60,7 +60,7 @@ SCHEMAS_DIR: Final = f"{GENERATED_DIR}/schemas"
 SCHEMAS_INDEX: Final = f"{SCHEMAS_DIR}/index.md"
 SCHEMA_SUFFIX: Final = ".schema.json"
 #: The vector pages are written by this module, when it is installed, into generated/vectors/.
-VECTOR_PAGES_MODULE: Final = "daskwire_conformance.vectorpages"
+VECTOR_PAGES_MODULE: Final = "daskwire_conformance.site.vectorpages"
 VECTORS_INDEX: Final = f"{GENERATED_DIR}/vectors/index.md"
 
 _NOTICE: Final = "<!-- Generated at site build time by daskwire_conformance.site; do not edit. -->"

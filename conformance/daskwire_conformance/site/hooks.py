@@ -12,7 +12,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
-from daskwire_conformance.requirements import replace_markers
+from daskwire_conformance.common.requirements import replace_markers
 from daskwire_conformance.site.generate import (
     SCHEMAS_INDEX,
     VECTORS_INDEX,

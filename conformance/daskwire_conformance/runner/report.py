@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Final
 
-from .judge import Result
-from .runner import Summary
+from daskwire_conformance.runner.judge import Result
+from daskwire_conformance.runner.run import Summary
 
 __all__ = [
     "REPORT_FORMAT",

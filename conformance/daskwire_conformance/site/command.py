@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from daskwire_conformance._data import spec_dir
+from daskwire_conformance.common.data import spec_dir
 
 __all__ = ["CONFIG_NAME", "HOOKS_FILE", "SiteSource", "build_site", "register", "serve_site"]
 
@@ -25,8 +25,8 @@ EXIT_USAGE: Final = 2
 #: The site configuration, found next to the spec folder (checkout root, or the packaged data).
 CONFIG_NAME: Final = "mkdocs.yml"
 #: The hook file of the installed kit; builds use it whatever path the configuration names.
-HOOKS_FILE: Final = Path(__file__).resolve().parent / "site" / "hooks.py"
-_PACKAGE_DIR: Final = Path(__file__).resolve().parent
+HOOKS_FILE: Final = Path(__file__).resolve().parent / "hooks.py"
+_PACKAGE_DIR: Final = Path(__file__).resolve().parents[1]
 _NO_MKDOCS: Final = (
     "mkdocs is not installed; install the `docs` extra: pip install 'daskwire[docs]'"
 )
@@ -122,7 +122,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     """Errors that say what is wrong with the site source; they need no traceback."""
     from mkdocs.exceptions import Abort, ConfigurationError
 
-    from daskwire_conformance.requirements import SpecError
+    from daskwire_conformance.common.requirements import SpecError
 
     known: list[type[Exception]] = [Abort, ConfigurationError, SpecError]
     try:

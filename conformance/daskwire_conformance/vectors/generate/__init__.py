@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from daskwire_conformance.suite import GROUPS, MANIFEST_NAME, validate_document
+from daskwire_conformance.common.suite import GROUPS, MANIFEST_NAME, validate_document
 
 from .build import Builder, Disagreement, GenerationError
 from .derive import derive

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
-from daskwire_conformance._data import spec_dir, vectors_dir
+from daskwire_conformance.common.data import spec_dir, vectors_dir
 
 __all__ = [
     "GROUPS",

@@ -9,10 +9,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from .harness import Exchange
+from daskwire_conformance.runner.harness import Exchange
 
 if TYPE_CHECKING:
-    from .suite import Vector
+    from daskwire_conformance.common.suite import Vector
 
 __all__ = [
     "DIRECTION_OF_KIND",
@@ -181,7 +181,7 @@ def _parse_hex_frames(node: Any) -> list[bytes] | None:
 
 def _annotator() -> Callable[[Sequence[bytes]], str] | None:
     try:
-        module = importlib.import_module("daskwire_conformance.hexdump")
+        module = importlib.import_module("daskwire_conformance.common.hexdump")
     except ImportError:
         return None
     annotate = getattr(module, "annotate", None)

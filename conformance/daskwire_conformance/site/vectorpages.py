@@ -8,14 +8,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from daskwire_conformance.hexdump import annotate, annotate_wire
-from daskwire_conformance.requirements import Requirement, load_requirements, requirement_sort_key
-from daskwire_conformance.suite import Vector, load_manifest, load_vectors
+from daskwire_conformance.common.hexdump import annotate, annotate_wire
+from daskwire_conformance.common.requirements import (
+    Requirement,
+    load_requirements,
+    requirement_sort_key,
+)
+from daskwire_conformance.common.suite import Vector, load_manifest, load_vectors
 
 __all__ = ["example_name", "render_example", "vector_dump", "write_pages"]
 
 _NOTICE: Final = (
-    "<!-- Generated at site build time from vectors/ by daskwire_conformance.vectorpages;"
+    "<!-- Generated at site build time from vectors/ by daskwire_conformance.site.vectorpages;"
     " do not edit. -->"
 )
 #: Lines of a message shown for a reject-encode vector, which has no bytes to dump.

@@ -10,13 +10,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
-from .baseline import Baseline, BaselineVerdict, compare
-from .harness import Channel, HarnessError
-from .judge import Capabilities, Check, Result, judge_vector
-from .targets import ChannelOptions, Target
+from daskwire_conformance.runner.baseline import Baseline, BaselineVerdict, compare
+from daskwire_conformance.runner.harness import Channel, HarnessError
+from daskwire_conformance.runner.judge import Capabilities, Check, Result, judge_vector
+from daskwire_conformance.runner.targets import ChannelOptions, Target
 
 if TYPE_CHECKING:
-    from .suite import Vector
+    from daskwire_conformance.common.suite import Vector
 
 __all__ = [
     "EXIT_FAILED",

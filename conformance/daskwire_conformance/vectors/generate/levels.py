@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
-from daskwire_conformance.requirements import LEVELS, load_requirements
+from daskwire_conformance.common.requirements import LEVELS, load_requirements
 
 __all__ = ["UnknownRequirementError", "requirement_levels", "strongest_level"]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 __all__ = ["data_root", "spec_dir", "vectors_dir"]
 
-_PACKAGED = Path(__file__).resolve().parent / "_data"
-_CHECKOUT = Path(__file__).resolve().parents[2]
+_PACKAGED = Path(__file__).resolve().parents[1] / "_data"
+_CHECKOUT = Path(__file__).resolve().parents[3]
 
 
 def data_root() -> Path:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .harness import (
+from daskwire_conformance.runner.harness import (
     DEFAULT_MAX_REPLY_BYTES,
     DEFAULT_MAX_RESTARTS,
     DEFAULT_START_TIMEOUT,
@@ -17,7 +17,7 @@ from .harness import (
     InProcessChannel,
     ProcessChannel,
 )
-from .testee import Testee
+from daskwire_conformance.testee import Testee
 
 __all__ = [
     "ChannelOptions",

@@ -98,7 +98,7 @@ class _Statement:
 
 
 def _default_spec_dir() -> Path:
-    from daskwire_conformance._data import spec_dir
+    from daskwire_conformance.common.data import spec_dir
 
     return spec_dir()
 

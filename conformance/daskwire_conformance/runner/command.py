@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from .runner import EXIT_FAILED, EXIT_HARNESS, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
+from daskwire_conformance.runner.run import (
+    EXIT_FAILED,
+    EXIT_HARNESS,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_USAGE,
+)
 
 __all__ = ["EXIT_CODES_HELP", "register", "run_check", "run_serve"]
 
@@ -49,7 +55,7 @@ def _positive_float(text: str) -> float:
 
 def register(subparsers: Any) -> None:
     """Add `check` and `serve` to the `daskwire` parser."""
-    from .harness import (
+    from daskwire_conformance.runner.harness import (
         DEFAULT_MAX_REPLY_BYTES,
         DEFAULT_MAX_RESTARTS,
         DEFAULT_START_TIMEOUT,
@@ -156,8 +162,8 @@ def register(subparsers: Any) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     """`daskwire serve`."""
-    from .targets import TargetError, load_python_testee
-    from .testee import ReferenceTestee, Testee, serve
+    from daskwire_conformance.runner.targets import TargetError, load_python_testee
+    from daskwire_conformance.testee import ReferenceTestee, Testee, serve
 
     testee: Testee
     if args.python:
@@ -178,9 +184,9 @@ def _usage(message: str) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     """`daskwire check`."""
-    from ._data import vectors_dir
-    from .baseline import BaselineError, load_baseline, write_baseline
-    from .report import (
+    from daskwire_conformance.common.data import vectors_dir
+    from daskwire_conformance.runner.baseline import BaselineError, load_baseline, write_baseline
+    from daskwire_conformance.runner.report import (
         ConsoleReporter,
         junit_xml,
         markdown_summary,
@@ -188,8 +194,8 @@ def run_check(args: argparse.Namespace) -> int:
         suite_provenance,
         write_text,
     )
-    from .runner import run_vectors, select, summarize
-    from .targets import (
+    from daskwire_conformance.runner.run import run_vectors, select, summarize
+    from daskwire_conformance.runner.targets import (
         ChannelOptions,
         TargetError,
         command_target,
@@ -216,7 +222,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     root = args.vectors or vectors_dir()
     try:
-        from .suite import load_vectors
+        from daskwire_conformance.common.suite import load_vectors
 
         vectors = load_vectors(root)
     except Exception as exc:
@@ -235,7 +241,7 @@ def run_check(args: argparse.Namespace) -> int:
     validate = None
     if args.validate_protocol:
         try:
-            from .protocol import make_validator
+            from daskwire_conformance.runner.protocol import make_validator
 
             validate = make_validator()
         except Exception as exc:

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Final
 
-from daskwire_conformance._data import vectors_dir
+from daskwire_conformance.common.data import vectors_dir
 
 __all__ = ["register"]
 
@@ -77,7 +77,7 @@ def _report_disagreements(generated: Any) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from daskwire_conformance.vectorgen import generate, write
+    from daskwire_conformance.vectors.generate import generate, write
 
     root = _root(args)
     generated = generate(root)
@@ -94,7 +94,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from daskwire_conformance.vectorgen import check, generate
+    from daskwire_conformance.vectors.generate import check, generate
 
     root = _root(args)
     generated = generate(root)
@@ -110,7 +110,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from daskwire_conformance.suite import load_vectors
+    from daskwire_conformance.common.suite import load_vectors
 
     vectors = load_vectors(_root(args))
     chosen = [

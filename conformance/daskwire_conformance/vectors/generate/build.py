@@ -19,7 +19,7 @@ from daskwire.notation import (
     to_notation,
 )
 
-from daskwire_conformance.requirements import requirement_sort_key
+from daskwire_conformance.common.requirements import requirement_sort_key
 
 from .levels import strongest_level
 from .mutations import apply_frame_ops, apply_wire_ops, pack_wire

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-from .testee import PROTOCOL_VERSION, Testee
+from daskwire_conformance.testee import PROTOCOL_VERSION, Testee
 
 __all__ = [
     "DEFAULT_MAX_REPLY_BYTES",

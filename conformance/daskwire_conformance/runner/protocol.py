@@ -48,7 +48,7 @@ def make_validator(spec_dir: Path | None = None) -> Callable[[str, Mapping[str, 
     """
     from jsonschema import Draft202012Validator
 
-    from ._data import spec_dir as default_spec_dir
+    from daskwire_conformance.common.data import spec_dir as default_spec_dir
 
     registry = load_registry((spec_dir or default_spec_dir()) / "schemas")
 

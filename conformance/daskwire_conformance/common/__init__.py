@@ -1,0 +1,1 @@
+"""Shared by every tool of the kit: data locations, vectors, requirements, hex dumps."""

@@ -1,0 +1,1 @@
+"""The conformance runner: targets, the harness protocol, judging, baselines and reports."""

@@ -1,0 +1,1 @@
+"""The golden vectors' tooling: generation from the case sources, drift checks, listing."""
