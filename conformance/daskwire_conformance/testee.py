@@ -160,24 +160,70 @@ def _message_to_encode(node: Any) -> Any:
         raise UnencodableValue(str(exc)) from exc
 
 
+def _read_request(line: bytes) -> dict[str, Any] | str:
+    """The request object on one line, or why the line is none (serve notes it and goes on)."""
+    try:
+        request = json.loads(line)
+    except ValueError as exc:
+        return f"not JSON: {exc}"
+    except RecursionError:
+        return "nested too deeply to read"
+    if not isinstance(request, dict):
+        return f"not a JSON object but {_JSON_TYPES.get(type(request), 'a value')}"
+    return request
+
+
+_JSON_TYPES: Final = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+
+def _reply_object(testee: Testee, request: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        answer = testee.handle(request)
+    except Exception as exc:
+        return {"outcome": "errored", "message": f"{type(exc).__name__}: {exc}"}
+    if isinstance(answer, Mapping):
+        return dict(answer)
+    return {
+        "outcome": "errored",
+        "message": f"the testee's reply is not a reply object: {answer!r:.200}",
+    }
+
+
+def _reply_line(testee: Testee, request: Mapping[str, Any]) -> str:
+    """The reply line to a request; a reply that cannot be sent is turned into `errored`."""
+    reply = _reply_object(testee, request)
+    reply["seq"] = request.get("seq")
+    try:
+        return json.dumps(reply, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        message = f"the testee's reply is not JSON: {type(exc).__name__}: {exc}"
+        fallback = {"outcome": "errored", "message": message, "seq": request.get("seq")}
+        return json.dumps(fallback, separators=(",", ":"), default=repr)
+
+
 def serve(testee: Testee, stdin: IO[bytes] | None = None, stdout: IO[str] | None = None) -> int:
-    """Serve a testee over JSON lines until `stop` or end of input; returns an exit code."""
+    """Serve a testee over JSON lines until `stop` or end of input; returns an exit code.
+
+    A line that is no request (not JSON, not an object, nested too deeply to read) gets no
+    reply: a note on standard error, and serve reads the next line.
+    """
     source = stdin if stdin is not None else sys.stdin.buffer
     sink = stdout if stdout is not None else sys.stdout
     for line in source:
         if not line.strip():
             continue
-        try:
-            request = json.loads(line)
-        except ValueError as exc:
-            print(f"daskwire serve: ignoring a request that is not JSON: {exc}", file=sys.stderr)
+        request = _read_request(line)
+        if isinstance(request, str):
+            print(f"daskwire serve: ignoring a request that is {request}", file=sys.stderr)
             continue
-        try:
-            reply = dict(testee.handle(request))
-        except Exception as exc:
-            reply = {"outcome": "errored", "message": f"{type(exc).__name__}: {exc}"}
-        reply["seq"] = request.get("seq")
-        sink.write(json.dumps(reply, separators=(",", ":")) + "\n")
+        sink.write(_reply_line(testee, request) + "\n")
         sink.flush()
         if request.get("cmd") == "stop":
             break
