@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 from daskwire_conformance.cli import main
-from daskwire_conformance.runner.baseline import BASELINE_FORMAT, BaselineError, load_baseline
+from daskwire_conformance.runner.baseline import (
+    BASELINE_FORMAT,
+    REASONS,
+    BaselineError,
+    load_baseline,
+    write_baseline,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "hostile" / "vectors"
@@ -143,3 +149,134 @@ def test_unreadable_baselines_are_usage_errors(tmp_path: Path, name: str, text: 
         main(["check", "--vectors", str(FIXTURES), "--python", REFERENCE, "--baseline", str(path)])
         == 2
     )
+
+
+@pytest.mark.parametrize("name", ["b.txt", "b.json"])
+def test_a_baseline_that_is_not_utf8_is_a_usage_error(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"\xff\xfeinvalid/basic/trailing-byte accepted-invalid\n")
+    with pytest.raises(BaselineError, match="not UTF-8"):
+        load_baseline(path)
+    code = main(
+        ["check", "--vectors", str(FIXTURES), "--python", REFERENCE, "--baseline", str(path)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"daskwire check: baseline {path} is not UTF-8 text" in err
+    assert "Traceback" not in err
+
+
+# signatures `[MODE:]REASON[:CATEGORY]` (spec/harness.md, Baselines) that no run can produce
+MALFORMED = [
+    "bogus",
+    "passed",
+    "unexpected-pass",
+    "sideways:mismatch",
+    "consuming:bogus",
+    "forwarding:consuming:mismatch",
+    ":mismatch",
+    "consuming:",
+    "mismatch:invalid-header",
+    "timeout:crash",
+    "wrong-category:",
+    "Consuming:mismatch",
+]
+WELL_FORMED = [
+    "consuming:wrong-category:invalid-header",
+    "forwarding:rejected-valid:truncated-input",
+    "wrong-category:stream-broken",
+    "wrong-category",
+    "accepted-invalid",
+    "forwarding:mismatch",
+    "timeout",
+    "skipped",
+    "testee-errored",
+    "runner-error",
+    "errored",
+]
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".json"])
+@pytest.mark.parametrize("signature", MALFORMED)
+def test_a_malformed_signature_is_a_usage_error(
+    tmp_path: Path, suffix: str, signature: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path / f"baseline{suffix}", {FAILING: signature})
+    with pytest.raises(BaselineError, match="not a signature"):
+        load_baseline(path)
+    code = main(
+        ["check", "--vectors", str(FIXTURES), "--python", REFERENCE, "--baseline", str(path)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{FAILING}: {signature!r} is not a signature" in err
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".json"])
+@pytest.mark.parametrize("signature", WELL_FORMED)
+def test_every_signature_a_run_can_produce_is_accepted(
+    tmp_path: Path, suffix: str, signature: str
+) -> None:
+    path = write(tmp_path / f"baseline{suffix}", {FAILING: signature})
+    assert load_baseline(path).entries == {FAILING: signature}
+
+
+@pytest.mark.parametrize(
+    "signature", ["", "wrong-category:stream broken", "wrong-category:a#b", "mis match"]
+)
+def test_json_signatures_the_text_format_cannot_hold_are_malformed(
+    tmp_path: Path, signature: str
+) -> None:
+    path = tmp_path / "b.json"
+    entry = {"id": FAILING, "signature": signature}
+    path.write_text(json.dumps({"format": BASELINE_FORMAT, "entries": [entry]}))
+    with pytest.raises(BaselineError, match="not a signature"):
+        load_baseline(path)
+
+
+def test_the_reasons_are_the_report_schemas_failures() -> None:
+    schema = json.loads((ROOT / "spec" / "schemas" / "report.schema.json").read_text())
+    failures = set(schema["$defs"]["failure"]["enum"])
+    after_the_fact = {"unexpected-pass", "baseline-changed"}  # set by the baseline, never in it
+    assert set(REASONS) == failures - after_the_fact | {"failed", "errored"}
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".json"])
+def test_update_writes_an_unwritable_signature_as_any_non_pass(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"baseline{suffix}"
+    write_baseline(
+        path, [(FAILING, "wrong-category:stream broken"), ("decode/a/b", "forwarding:mismatch")]
+    )
+    baseline = load_baseline(path)
+    assert baseline.entries == {FAILING: None, "decode/a/b": "forwarding:mismatch"}
+    assert "wrong-category:stream broken" in baseline.notes[FAILING]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps({"format": BASELINE_FORMAT, "entries": 5}),
+        json.dumps({"format": BASELINE_FORMAT, "entries": {"id": FAILING}}),
+        json.dumps({"format": BASELINE_FORMAT, "entries": [{"id": FAILING, "note": 5}]}),
+        '{"format": "daskwire-baseline/1", "entries": ' + "[" * 100_000,
+        "[" * 100_000 + "]" * 100_000,
+    ],
+    ids=["entries-int", "entries-object", "note-int", "deep-entries", "deep-document"],
+)
+def test_malformed_json_baselines_are_usage_errors(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "b.json"
+    path.write_text(text)
+    with pytest.raises(BaselineError):
+        load_baseline(path)
+
+
+def test_a_folder_given_as_baseline_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["check", "--vectors", str(FIXTURES), "--python", REFERENCE, "--baseline", str(tmp_path)]
+    )
+    assert code == 2
+    assert "cannot read baseline" in capsys.readouterr().err
