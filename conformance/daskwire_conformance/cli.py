@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -17,10 +19,13 @@ SUBCOMMAND_MODULES = (
     "daskwire_conformance.site.command",
     "daskwire_conformance.vectors.command",
     "daskwire_conformance.runner.command",
+    "daskwire_conformance.runner.report_command",
 )
 
 #: Exit code for a command line the parser rejects.
 EXIT_USAGE = 2
+#: Exit code when standard output is closed before the command is done (as Python's own).
+EXIT_BROKEN_PIPE = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,8 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the process exit code."""
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
@@ -56,6 +60,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     code: int = func(args)
     return code
+
+
+def _discard_stdout() -> None:
+    """Point standard output at the null device, so the flush at exit cannot fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # no file descriptor
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code.
+
+    When the reader of standard output goes away (`daskwire vectors list | head -1`), every
+    subcommand stops quietly, as the SIGPIPE note of Python's `signal` documentation shows.
+    """
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # inside the try: a broken pipe shows here, not at exit
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":
