@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, BuiltSite, build_site, daskwire_command, make_site_copy
+from conftest import ROOT, BuiltSite, SiteCopy, build_site, daskwire_command, make_site_copy
 from daskwire.errors import Category
 from daskwire.limits import Limits
 from daskwire_conformance.common.requirements import load_requirements
+from daskwire_conformance.site.command import SITE_MARKER
 from daskwire_conformance.site.generate import generate, schema_page
 from daskwire_conformance.site.hooks import external_resources
 
@@ -266,3 +270,82 @@ def test_nav_lists_generated_folders(
         },
     ]
     assert hooks._expand_nav(nav, tmp_path, set(hooks._nav_pages(nav))) == expected
+
+
+def _spec_build_in(copy: SiteCopy, cwd: Path, site_dir: str) -> subprocess.CompletedProcess[str]:
+    """`daskwire spec build --site-dir SITE_DIR` run in `cwd`, with the copy as the data folder."""
+    return subprocess.run(
+        [*daskwire_command(), "spec", "build", "--site-dir", site_dir],
+        env={**os.environ, "DASKWIRE_DATA": str(copy.root)},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def _put_file(folder: Path) -> None:
+    (folder / "notes.txt").write_text("keep me\n", encoding="utf-8")
+
+
+def _put_folder(folder: Path) -> None:
+    (folder / "src").mkdir()
+    (folder / "src" / "main.py").write_text("print('keep me')\n", encoding="utf-8")
+
+
+def _put_old_site(folder: Path) -> None:
+    """A folder that looks like an mkdocs site, but carries no mark of the kit."""
+    (folder / "index.html").write_text("<html></html>\n", encoding="utf-8")
+    (folder / "sitemap.xml").write_text("<urlset/>\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("fill", "site_dir"),
+    [
+        (_put_file, "."),
+        (_put_folder, "."),
+        (_put_old_site, "."),
+        (_put_file, "out"),
+        (_put_folder, "out/"),
+    ],
+)
+def test_build_refuses_a_folder_it_did_not_build(
+    tmp_path: Path, fill: Callable[[Path], None], site_dir: str
+) -> None:
+    copy = make_site_copy(tmp_path / "source")
+    work = tmp_path / "work"
+    target = (work / site_dir).resolve()
+    target.mkdir(parents=True)
+    fill(target)
+    before = sorted(p.relative_to(target).as_posix() for p in target.rglob("*"))
+    done = _spec_build_in(copy, work, site_dir)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "not empty" in done.stderr
+    assert SITE_MARKER in done.stderr
+    assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*")) == before
+
+
+def test_build_refuses_a_file_as_site_dir(tmp_path: Path) -> None:
+    copy = make_site_copy(tmp_path / "source")
+    (tmp_path / "site").write_text("keep me\n", encoding="utf-8")
+    done = _spec_build_in(copy, tmp_path, "site")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert (tmp_path / "site").read_text(encoding="utf-8") == "keep me\n"
+
+
+def test_build_marks_its_site_and_builds_over_it(tmp_path: Path, built_site: BuiltSite) -> None:
+    """A site the kit built carries its mark, so the next build may replace it."""
+    assert built_site.returncode == 0, built_site.output
+    assert (built_site.site / SITE_MARKER).is_file()
+    copy = make_site_copy(tmp_path / "source")
+    site = tmp_path / "site"
+    shutil.copytree(built_site.site, site)
+    (site / "stale.html").write_text("<p>from an older build</p>\n", encoding="utf-8")
+    (site / ".keep").write_text("hidden files are never touched\n", encoding="utf-8")
+    done = _spec_build_in(copy, tmp_path, "site")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (site / "stale.html").exists()
+    assert (site / ".keep").is_file()
+    assert (site / "index.html").is_file()
+    assert (site / SITE_MARKER).is_file()

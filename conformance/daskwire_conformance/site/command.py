@@ -16,7 +16,16 @@ from typing import Any, Final
 
 from daskwire_conformance.common.data import spec_dir
 
-__all__ = ["CONFIG_NAME", "HOOKS_FILE", "SiteSource", "build_site", "register", "serve_site"]
+__all__ = [
+    "CONFIG_NAME",
+    "HOOKS_FILE",
+    "SITE_MARKER",
+    "SiteSource",
+    "build_site",
+    "register",
+    "serve_site",
+    "unsafe_site_dir",
+]
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
@@ -24,6 +33,12 @@ EXIT_USAGE: Final = 2
 
 #: The site configuration, found next to the spec folder (checkout root, or the packaged data).
 CONFIG_NAME: Final = "mkdocs.yml"
+#: The file that marks a folder as a site this command built; only such a folder is rebuilt.
+SITE_MARKER: Final = ".daskwire-site"
+_MARKER_TEXT: Final = (
+    "This folder holds a site built by `daskwire spec build`. Each build deletes what the\n"
+    "folder holds (but hidden files) and writes the site anew.\n"
+)
 #: The hook file of the installed kit; builds use it whatever path the configuration names.
 HOOKS_FILE: Final = Path(__file__).resolve().parent / "hooks.py"
 _PACKAGE_DIR: Final = Path(__file__).resolve().parents[1]
@@ -76,7 +91,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     build = actions.add_parser(
         "build",
         help="build the site; warnings (broken links, anchors, includes) fail it",
-        description="Regenerate spec/generated/ and build the site. Exit 0: built; 1: failed.",
+        description="Regenerate spec/generated/ and build the site. The output folder must be "
+        f"new, empty, or a site built before (marked by a {SITE_MARKER} file): a build "
+        "replaces what it holds. Exit 0: built; 1: failed; 2: usage error.",
     )
     build.add_argument(
         "--site-dir",
@@ -134,9 +151,33 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return tuple(known)
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, code: int = EXIT_FAILED) -> int:
     print(f"daskwire spec: {message}", file=sys.stderr)
-    return EXIT_FAILED
+    return code
+
+
+def unsafe_site_dir(site_dir: Path) -> str | None:
+    """Why a build must not write into `site_dir`, or None when it may.
+
+    A build first deletes everything in its output folder but hidden files, so it writes only
+    into a folder that is missing, holds nothing but hidden files, or holds a site this command
+    built (marked by `SITE_MARKER`).
+    """
+    if not site_dir.exists():
+        return None
+    if not site_dir.is_dir():
+        return f"{site_dir} is not a folder"
+    if (site_dir / SITE_MARKER).is_file():
+        return None
+    visible = sorted(p.name for p in site_dir.iterdir() if not p.name.startswith("."))
+    if not visible:
+        return None
+    shown = ", ".join(visible[:3]) + (f" and {len(visible) - 3} more" if len(visible) > 3 else "")
+    return (
+        f"{site_dir} is not empty ({shown}) and is not a site built by `daskwire spec build` "
+        f"(it has no {SITE_MARKER} file); a build deletes what the folder holds, so choose a "
+        "new or empty folder with --site-dir"
+    )
 
 
 @contextmanager
@@ -168,7 +209,7 @@ def _prepare(source: SiteSource, stack: ExitStack) -> dict[str, Any]:
 
 
 def build_site(*, site_dir: Path | None = None, strict: bool = True) -> int:
-    """Build the site; returns the exit code (0 built, 1 failed)."""
+    """Build the site; returns the exit code (0 built, 1 failed, 2 refused output folder)."""
     try:
         from mkdocs.commands.build import build
         from mkdocs.config import load_config
@@ -182,16 +223,29 @@ def build_site(*, site_dir: Path | None = None, strict: bool = True) -> int:
             f"no {CONFIG_NAME} next to {spec_dir()}; build from a source checkout, or set "
             f"DASKWIRE_DATA to a folder holding {CONFIG_NAME} and spec/"
         )
+    chosen = site_dir.resolve() if site_dir else Path.cwd() / "site" if source.packaged else None
+    # Checked before mkdocs reads the configuration, which has its own, later, objections.
+    refusal = unsafe_site_dir(chosen) if chosen else None
+    if refusal is not None:
+        return _fail(f"refusing to build: {refusal}", EXIT_USAGE)
     with ExitStack() as stack:
         overrides = _prepare(source, stack)
         overrides["strict"] = strict
-        if site_dir is not None:
-            overrides["site_dir"] = str(site_dir.resolve())
-        elif source.packaged:
-            overrides["site_dir"] = str(Path.cwd() / "site")
+        if chosen is not None:
+            overrides["site_dir"] = str(chosen)
         with _mkdocs_logging():
             try:
                 config = load_config(config_file=str(source.config_file), **overrides)
+            except known as exc:
+                return _fail(f"build failed: {exc}")
+            target = Path(config.site_dir)
+            refusal = unsafe_site_dir(target)  # the configuration's own site_dir
+            if refusal is not None:
+                return _fail(f"refusing to build: {refusal}", EXIT_USAGE)
+            target.mkdir(parents=True, exist_ok=True)
+            # Marked before the build, so that a build that fails halfway can be redone.
+            (target / SITE_MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
+            try:
                 build(config)
             except known as exc:
                 return _fail(f"build failed: {exc}")
