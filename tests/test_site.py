@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import re
 import shutil
 import subprocess
 from collections.abc import Callable
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -349,3 +351,231 @@ def test_build_marks_its_site_and_builds_over_it(tmp_path: Path, built_site: Bui
     assert (site / ".keep").is_file()
     assert (site / "index.html").is_file()
     assert (site / SITE_MARKER).is_file()
+
+
+# --- what a reader sees: the rendered HTML matches the Markdown's structure --------------------
+
+_FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})")
+_ATX_RE = re.compile(r"^(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
+_ATTR_LIST_RE = re.compile(r"\{[^{}]*\}\s*$")
+_MD_LINK_RE = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+
+
+def _words(text: str) -> str:
+    """The letters and digits of a heading, lower-cased: what a reader would read."""
+    return re.sub(r"[^0-9a-z]+", "", text.lower())
+
+
+_QUOTE_RE = re.compile(r"^ {0,3}>")
+_RULE_RE = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:_[ \t]*){3,}|(?:\*[ \t]*){3,})$")
+
+
+def _outside_fences(markdown: str) -> list[str]:
+    """The lines of Markdown outside fenced code blocks (fences as blank lines)."""
+    lines: list[str] = []
+    fence = ""
+    for line in markdown.splitlines():
+        opening = _FENCE_RE.match(line)
+        if opening and (not fence or opening.group(1).startswith(fence)):
+            fence = "" if fence else opening.group(1)
+            lines.append("")
+        else:
+            lines.append("" if fence else line)
+    return lines
+
+
+def source_blocks(markdown: str) -> dict[str, int]:
+    """How many block quotes and rules the Markdown means to write.
+
+    A quote (a run of `>` lines) or a rule (`---`) is meant when a blank line comes before it;
+    right after a line of text it is a wrapped line that Markdown misreads.
+    """
+    lines = ["", *_outside_fences(markdown)]
+    meant = [line for before, line in itertools.pairwise(lines) if not before.strip()]
+    return {
+        "blockquote": sum(1 for line in meant if _QUOTE_RE.match(line)),
+        "hr": sum(1 for line in meant if _RULE_RE.match(line)),
+    }
+
+
+def source_headings(markdown: str) -> list[tuple[int, str]]:
+    """The (level, words) of each ATX heading (`# Title`, with a space) outside code blocks."""
+    found: list[tuple[int, str]] = []
+    for line in _outside_fences(markdown):
+        match = _ATX_RE.match(line)
+        if match:
+            text = _MD_LINK_RE.sub(r"\1", _ATTR_LIST_RE.sub("", match.group(2)))
+            found.append((len(match.group(1)), _words(text)))
+    return found
+
+
+class _PageStructure(HTMLParser):
+    """The headings and table header rows of a built page's article."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headings: list[tuple[int, str]] = []
+        self.header_rows: list[list[str]] = []
+        #: Block quotes and rules, by tag.
+        self.blocks = {"blockquote": 0, "hr": 0}
+        self._depth = 0  # open elements inside <article>, 0 outside it
+        self._heading: tuple[int, list[str]] | None = None
+        self._in_headerlink = False
+        self._in_thead = False
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "article":
+            self._depth += 1
+        if not self._depth:
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        if tag in self.blocks:
+            self.blocks[tag] += 1
+        if re.fullmatch(r"h[1-6]", tag):
+            self._heading = (int(tag[1]), [])
+        elif tag == "a" and "headerlink" in classes:
+            self._in_headerlink = True
+        elif tag == "thead":
+            self._in_thead = True
+        elif tag == "tr" and self._in_thead:
+            self._row = []
+        elif tag == "th" and self._row is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "article" and self._depth:
+            self._depth -= 1
+        elif re.fullmatch(r"h[1-6]", tag) and self._heading is not None:
+            self.headings.append((self._heading[0], _words("".join(self._heading[1]))))
+            self._heading = None
+        elif tag == "a":
+            self._in_headerlink = False
+        elif tag == "th" and self._cell is not None and self._row is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.header_rows.append(self._row)
+            self._row = None
+        elif tag == "thead":
+            self._in_thead = False
+
+    def handle_data(self, data: str) -> None:
+        if self._heading is not None and not self._in_headerlink:
+            self._heading[1].append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _structure(page_html: str) -> _PageStructure:
+    parser = _PageStructure()
+    parser.feed(page_html)
+    parser.close()
+    return parser
+
+
+def _source_of(site: Path, spec: Path, page: Path) -> Path | None:
+    """The Markdown page a built HTML page comes from (directory URLs), if any."""
+    relative = page.relative_to(site).with_suffix("")
+    stem = relative.parent if relative.name == "index" and relative.parent.parts else relative
+    for candidate in (spec / f"{stem}.md", spec / stem / "index.md"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _built_pages(site: Path, spec: Path) -> list[tuple[Path, Path]]:
+    pairs = [(p, _source_of(site, spec, p)) for p in sorted(site.rglob("*.html"))]
+    return [(page, source) for page, source in pairs if source is not None]
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        ("# Title\n\ntext\n## Part {#part}\n", [(1, "title"), (2, "part")]),
+        ("Text about pull request\n#3809, in May.\n", []),
+        ("```text\n# not a heading\n```\n## `code` and [link](x.md) ##\n", [(2, "codeandlink")]),
+    ],
+)
+def test_source_headings(markdown: str, expected: list[tuple[int, str]]) -> None:
+    assert source_headings(markdown) == expected
+
+
+@pytest.mark.parametrize(
+    ("page_html", "headings", "header_rows"),
+    [
+        (
+            (
+                '<article><h1 id="t">Title<a class="headerlink" href="#t">¶</a></h1>'
+                "<p>text</p><h1>3809, mid-sentence</h1></article><h2>outside</h2>"
+            ),
+            [(1, "title"), (1, "3809midsentence")],
+            [],
+        ),
+        (
+            (
+                "<article><table><thead><tr><th></th><th> </th></tr></thead>"
+                "<tbody><tr><td>a</td></tr></tbody></table></article>"
+            ),
+            [],
+            [["", ""]],
+        ),
+    ],
+)
+def test_page_structure(
+    page_html: str, headings: list[tuple[int, str]], header_rows: list[list[str]]
+) -> None:
+    found = _structure(page_html)
+    assert (found.headings, found.header_rows) == (headings, header_rows)
+
+
+def test_every_heading_comes_from_a_heading_of_the_source(
+    site: Path, built_site: BuiltSite
+) -> None:
+    """A line that Markdown reads as a heading by accident (`#3809, ...`) shows up here."""
+    spec = built_site.copy.spec
+    pages = _built_pages(site, spec)
+    assert len(pages) > 40
+    wrong = {}
+    for page, source in pages:
+        rendered = _structure(page.read_text(encoding="utf-8")).headings
+        written = source_headings(source.read_text(encoding="utf-8"))
+        if rendered != written:
+            extra = [h for h in rendered if h not in written]
+            missing = [h for h in written if h not in rendered]
+            wrong[page.relative_to(site).as_posix()] = {"extra": extra, "missing": missing}
+    assert wrong == {}
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        ("> a quote\n> goes on\n\ntext\n> quoted by accident\n", {"blockquote": 1, "hr": 0}),
+        ("text\n***\n", {"blockquote": 0, "hr": 0}),
+        ("text\n\n---\n\n```text\n> code\n---\n```\n", {"blockquote": 0, "hr": 1}),
+    ],
+)
+def test_source_blocks(markdown: str, expected: dict[str, int]) -> None:
+    assert source_blocks(markdown) == expected
+
+
+def test_every_quote_and_rule_comes_from_the_source(site: Path, built_site: BuiltSite) -> None:
+    """A wrapped line that starts with `>` or is `---` would cut its paragraph in two."""
+    wrong = {}
+    for page, source in _built_pages(site, built_site.copy.spec):
+        rendered = _structure(page.read_text(encoding="utf-8")).blocks
+        written = source_blocks(source.read_text(encoding="utf-8"))
+        if rendered != written:
+            wrong[page.relative_to(site).as_posix()] = {"rendered": rendered, "source": written}
+    assert wrong == {}
+
+
+def test_no_table_has_an_empty_header_row(site: Path, built_site: BuiltSite) -> None:
+    empty = [
+        page.relative_to(site).as_posix()
+        for page, _ in _built_pages(site, built_site.copy.spec)
+        for row in _structure(page.read_text(encoding="utf-8")).header_rows
+        if not any(row)
+    ]
+    assert empty == []
