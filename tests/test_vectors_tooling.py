@@ -359,6 +359,109 @@ def test_vectors_list(args: list[str], expected: str, capsys: pytest.CaptureFixt
     assert expected in capsys.readouterr().out
 
 
+def _bad_root(tmp_path: Path, what: str) -> Path:
+    """A vectors folder that is broken in one way."""
+    if what == "missing":
+        return tmp_path / "nonexistent"
+    if what == "file":
+        (tmp_path / "file").write_text("x")
+        return tmp_path / "file"
+    if what == "empty":
+        return tmp_path
+    folder = tmp_path / "vectors" / "decode"
+    folder.mkdir(parents=True)
+    contents = {
+        "not-utf8": b"\xff\xfe{}",
+        "not-json": b"{",
+        "not-vectors": b'{"vectors": [{"id": "decode/a/b"}]}',
+        "not-an-object": b"[1, 2]",
+        "deep": b"[" * 100_000,
+    }[what]
+    (folder / "area.json").write_bytes(contents)
+    return tmp_path / "vectors"
+
+
+# a --root or filter that names nothing, and what the error says
+BAD_LIST_ARGS = [
+    ("missing", [], "no vectors folder at {root}"),
+    ("file", [], "no vectors folder at {root}"),
+    ("empty", [], "no vector files in {root}"),
+    ("not-utf8", [], "cannot load vectors from {root}: decode/area.json"),
+    ("not-json", [], "cannot load vectors from {root}: decode/area.json"),
+    ("not-vectors", [], "cannot load vectors from {root}: decode/area.json"),
+    ("not-an-object", [], "cannot load vectors from {root}: decode/area.json"),
+    ("deep", [], "cannot load vectors from {root}: decode/area.json"),
+    (None, ["--kind", "nope"], "invalid choice: 'nope'"),
+    (None, ["--requirement", "XX-99"], "no requirement XX-99 in the spec"),
+]
+
+
+@pytest.mark.parametrize(("root", "args", "message"), BAD_LIST_ARGS)
+def test_vectors_list_says_what_names_nothing(
+    tmp_path: Path,
+    root: str | None,
+    args: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = ROOT / "vectors" if root is None else _bad_root(tmp_path, root)
+    try:
+        code = cli.main(["vectors", "list", "--root", str(folder), *args])
+    except SystemExit as exc:  # argparse rejects the option itself
+        code = int(str(exc.code))
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert message.format(root=folder) in err
+    assert "Traceback" not in err
+
+
+def test_vectors_list_prints_nothing_for_a_filter_no_vector_matches(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["vectors", "list", "--root", str(ROOT / "vectors"), "nothing/*"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("action", ["generate", "check"])
+@pytest.mark.parametrize(
+    ("root", "message"),
+    [
+        ("missing", "no vectors folder at {root}"),
+        ("file", "no vectors folder at {root}"),
+        ("empty", "no case sources in {root}/cases"),
+    ],
+)
+def test_vectors_generate_and_check_need_a_folder_with_cases(
+    tmp_path: Path, action: str, root: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _bad_root(tmp_path, root)
+    assert cli.main(["vectors", action, "--root", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert message.format(root=folder) in err
+    assert not (tmp_path / "nonexistent").exists()
+
+
+@pytest.mark.parametrize("action", ["generate", "check"])
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (b"\xff\xfe", "are broken: cases/payload.yaml: not UTF-8"),
+        (b"cases: [", "are broken: cases/payload.yaml: not YAML: "),
+        (b"- id: 5\n", "are broken: payload.yaml: top level must be a map"),
+    ],
+)
+def test_vectors_generate_and_check_report_broken_case_sources(
+    tmp_path: Path, action: str, source: bytes, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "vectors"
+    shutil.copytree(ROOT / "vectors" / "cases", root / "cases")
+    (root / "cases" / "payload.yaml").write_bytes(source)
+    assert cli.main(["vectors", action, "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert f"daskwire vectors {action}: " in err
+    assert message in err
+
+
 # --- hex dumps and pages -------------------------------------------------------------------
 
 

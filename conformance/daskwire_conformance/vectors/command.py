@@ -1,29 +1,34 @@
-"""The `daskwire vectors` command: generate, check and list the golden vectors."""
+"""The `daskwire vectors` command: generate, check, list and show the golden vectors."""
 
 from __future__ import annotations
 
 import argparse
 import fnmatch
+import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
 from daskwire_conformance.common.data import vectors_dir
+from daskwire_conformance.common.suite import KINDS, Vector
+from daskwire_conformance.vectors.loading import UsageError
 
 __all__ = ["register"]
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
+EXIT_USAGE: Final = 2
 
 
 def register(subparsers: Any) -> None:
-    """Add `vectors generate|check|list` to the `daskwire` parser."""
+    """Add `vectors generate|check|list|show` to the `daskwire` parser."""
     parser = subparsers.add_parser(
         "vectors",
-        help="generate, check or list the golden vectors",
+        help="generate, check, list or show the golden vectors",
         description="Generate the golden vectors from vectors/cases with the reference codec, "
-        "check the committed files for drift, or list vector ids.",
+        "check the committed files for drift, list vector ids, or show one vector.",
     )
     parser.set_defaults(func=lambda _args: _usage(parser))
     commands = parser.add_subparsers(dest="vectors_command", metavar="ACTION")
@@ -43,22 +48,36 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="exit non-zero when the reference disagrees with a case's expectation",
     )
-    gen.set_defaults(func=_generate)
+    gen.set_defaults(func=_usage_errors("generate", _generate))
 
     chk = commands.add_parser(
         "check", help="fail when the committed vectors differ from a fresh generation"
     )
     common(chk)
-    chk.set_defaults(func=_check)
+    chk.set_defaults(func=_usage_errors("check", _check))
 
     lst = commands.add_parser("list", help="print vector ids, one per line")
     common(lst)
     lst.add_argument("patterns", nargs="*", help="glob patterns on ids (default: all)")
-    lst.add_argument("--kind", action="append", help="only vectors of this kind (repeatable)")
+    lst.add_argument(
+        "--kind", action="append", choices=KINDS, help="only vectors of this kind (repeatable)"
+    )
     lst.add_argument("--requirement", action="append", help="only vectors citing this ID")
     lst.add_argument("--long", action="store_true", help="also print kind, level and description")
     lst.add_argument("--summary", action="store_true", help="print counts per group and kind")
-    lst.set_defaults(func=_list)
+    lst.set_defaults(func=_usage_errors("list", _list))
+
+    show = commands.add_parser(
+        "show",
+        help="show one vector: notation, annotated hex dumps and the harness requests",
+        description="Show one vector: its description and requirements, its input and expected "
+        "outcome in typed value notation, annotated hex dumps of its bytes, and the harness "
+        "requests `daskwire check` sends for it.",
+    )
+    common(show)
+    show.add_argument("id", metavar="ID", help="the vector id, e.g. encode/pr-examples/g1")
+    show.add_argument("--json", action="store_true", help="print one JSON document instead")
+    show.set_defaults(func=_usage_errors("show", _show))
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -71,17 +90,55 @@ def _root(args: argparse.Namespace) -> Path:
     return vectors_dir() if root is None else root
 
 
+def _usage_errors(
+    action: str, run: Callable[[argparse.Namespace], int]
+) -> Callable[[argparse.Namespace], int]:
+    """Run an action; a UsageError becomes one line on stderr and exit status 2."""
+
+    def guarded(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except UsageError as exc:
+            print(f"daskwire vectors {action}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+
+    return guarded
+
+
+def _generation(root: Path) -> Any:
+    """Generate in memory from root/cases; bad case sources are usage errors."""
+    import yaml
+
+    from daskwire_conformance.vectors.generate import CaseError, generate
+    from daskwire_conformance.vectors.generate.levels import UnknownRequirementError
+    from daskwire_conformance.vectors.loading import check_cases_root, explain_cases
+
+    check_cases_root(root)
+    try:
+        return generate(root)
+    except (CaseError, UnknownRequirementError) as exc:
+        msg = f"the case sources in {root} are broken: {exc}"
+        raise UsageError(msg) from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        msg = f"the case sources in {root} are broken: {explain_cases(root, exc)}"
+        raise UsageError(msg) from exc
+
+
 def _report_disagreements(generated: Any) -> None:
     for item in generated.disagreements:
         print(f"reference disagrees: {item}", file=sys.stderr)
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from daskwire_conformance.vectors.generate import generate, write
+    from daskwire_conformance.vectors.generate import write
 
     root = _root(args)
-    generated = generate(root)
-    changed = write(root, generated)
+    generated = _generation(root)
+    try:
+        changed = write(root, generated)
+    except OSError as exc:
+        msg = f"cannot write the vectors to {root}: {exc}"
+        raise UsageError(msg) from exc
     _report_disagreements(generated)
     counts = Counter(vid.split("/", 1)[0] for vid in generated.vectors)
     summary = ", ".join(f"{group} {n}" for group, n in sorted(counts.items()))
@@ -94,10 +151,10 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from daskwire_conformance.vectors.generate import check, generate
+    from daskwire_conformance.vectors.generate import check
 
     root = _root(args)
-    generated = generate(root)
+    generated = _generation(root)
     problems = check(root, generated=generated)
     problems += [f"reference disagrees: {item}" for item in generated.disagreements]
     for line in problems:
@@ -110,9 +167,13 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from daskwire_conformance.common.suite import load_vectors
+    from daskwire_conformance.vectors.loading import known_requirements, load_suite
 
-    vectors = load_vectors(_root(args))
+    vectors = load_suite(_root(args))
+    unknown = sorted(set(args.requirement or ()) - known_requirements(vectors))
+    if unknown:
+        msg = f"no requirement {', '.join(unknown)} in the spec (IDs look like PH-4)"
+        raise UsageError(msg)
     chosen = [
         v
         for v in vectors
@@ -131,4 +192,29 @@ def _list(args: argparse.Namespace) -> int:
             print(f"{v.id}\t{v.kind}\t{v.level}\t{v.description}")
         else:
             print(v.id)
+    return EXIT_OK
+
+
+def _find(vectors: list[Vector], vector_id: str, root: Path) -> Vector:
+    from daskwire_conformance.vectors.show import close_matches
+
+    for vector in vectors:
+        if vector.id == vector_id:
+            return vector
+    matches = close_matches(vector_id, [v.id for v in vectors])
+    hint = f"; close matches: {', '.join(matches)}" if matches else ""
+    msg = f"no vector {vector_id!r} in {root}{hint}"
+    raise UsageError(msg)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from daskwire_conformance.vectors.loading import load_suite
+    from daskwire_conformance.vectors.show import render_text, show_document
+
+    root = _root(args)
+    doc = show_document(_find(load_suite(root), args.id, root))
+    if args.json:
+        print(json.dumps(doc, indent=1, ensure_ascii=False))
+    else:
+        print(render_text(doc), end="")
     return EXIT_OK

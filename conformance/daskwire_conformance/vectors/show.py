@@ -1,0 +1,193 @@
+"""One vector in full: notation, annotated bytes and the harness requests `daskwire check` sends."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from daskwire_conformance.common.hexdump import annotate, annotate_wire
+from daskwire_conformance.common.suite import Vector
+
+__all__ = ["close_matches", "harness_requests", "render_text", "show_document"]
+
+#: The receiver modes, in the order the runner sends decode requests (spec/harness.md).
+MODES: Final = ("forwarding", "consuming")
+#: The text view shortens strings longer than this (hex mostly); --json never does.
+TEXT_STRING_CHARS: Final = 200
+#: Chunk sizes named in the title of a stream's dump.
+CHUNK_SIZES: Final = 16
+#: How many close matches an unknown id gets.
+MATCHES: Final = 5
+
+
+def _frames(nodes: Sequence[Any]) -> list[bytes]:
+    from daskwire.notation import frame_from_notation
+
+    return [frame_from_notation(n) for n in nodes]
+
+
+def _hex(nodes: Sequence[Any]) -> list[str]:
+    return [frame.hex() for frame in _frames(nodes)]
+
+
+def _with_limits(body: dict[str, Any], vector: Vector) -> dict[str, Any]:
+    limits = vector.input.get("limits")
+    if limits:
+        body["limits"] = dict(limits)
+    return body
+
+
+def harness_requests(vector: Vector) -> list[tuple[str, dict[str, Any]]]:
+    """(direction, request body) for each request the runner sends for a vector.
+
+    The bodies follow spec/harness.md ("Requests", "Verdicts"): one `encode`; one `decode`
+    per receiver mode (for reject-decode, per mode among the vector's `modes`), sent only to
+    a testee that declares it; one `unpack` or `stream`. Frames travel as hex, repeat forms
+    expanded; `limits` only when the vector gives some. `seq` is left to the caller.
+    """
+    kind = vector.kind
+    if kind in ("encode", "reject-encode"):
+        body = {
+            "cmd": "encode",
+            "message": vector.input["message"],
+            "options": dict(vector.input.get("options") or {}),
+        }
+        return [("encode", body)]
+    if kind in ("decode", "reject-decode"):
+        frames = _hex(vector.input["frames"])
+        modes = vector.expected.get("modes", MODES) if kind == "reject-decode" else MODES
+        return [
+            (
+                f"decode-{mode}",
+                _with_limits({"cmd": "decode", "mode": mode, "frames": frames}, vector),
+            )
+            for mode in MODES
+            if mode in modes
+        ]
+    if kind == "stream":
+        body = {"cmd": "stream", "chunks": _hex(vector.input["chunks"])}
+    else:
+        body = {"cmd": "unpack", "wire": _frames([vector.input["wire"]])[0].hex()}
+    return [("wire", _with_limits(body, vector))]
+
+
+def _digest(node: Any) -> bool:
+    return isinstance(node, Mapping) and "sha256" in node
+
+
+def _dumps(vector: Vector) -> list[dict[str, str]]:
+    """Titled annotated hex dumps of the bytes a vector is about."""
+    kind = vector.kind
+    if kind in ("decode", "reject-decode"):
+        return [{"title": "input frames", "text": annotate(_frames(vector.input["frames"]))}]
+    if kind in ("unpack", "reject-unpack"):
+        wire = _frames([vector.input["wire"]])[0]
+        return [{"title": "input wire bytes", "text": annotate_wire(wire)}]
+    if kind == "stream":
+        chunks = _frames(vector.input["chunks"])
+        sizes = ", ".join(str(len(c)) for c in chunks[:CHUNK_SIZES])
+        more = ", ..." if len(chunks) > CHUNK_SIZES else ""
+        title = f"input stream, in {len(chunks)} chunks of {sizes}{more} bytes"
+        return [{"title": title, "text": annotate_wire(b"".join(chunks), stream=True)}]
+    if kind == "encode":
+        expected_wire = vector.expected.get("wire")
+        if expected_wire is not None and not _digest(expected_wire):
+            text = annotate_wire(_frames([expected_wire])[0])
+            return [{"title": "expected output, as wire bytes", "text": text}]
+        frames = vector.expected.get("frames") or []
+        if not any(_digest(f) for f in frames):
+            return [{"title": "expected output frames", "text": annotate(_frames(frames))}]
+        return [{"title": "expected output", "text": "(stored as sha256 digests: no bytes)"}]
+    return []  # reject-encode: the input is a message, there are no bytes
+
+
+def show_document(vector: Vector) -> dict[str, Any]:
+    """Everything about one vector, as the JSON that `daskwire vectors show --json` prints.
+
+    `requests` hold each request as the runner sends it in `daskwire check --run ID`: `start`
+    is seq 1 and the vector's requests follow, each sent only when the testee declares its
+    `direction` (and every capability in `needs`).
+    """
+    requests = [
+        {"direction": direction, "request": {"seq": seq, **body}}
+        for seq, (direction, body) in enumerate(harness_requests(vector), start=2)
+    ]
+    return {
+        "id": vector.id,
+        "description": vector.description,
+        "kind": vector.kind,
+        "level": vector.level,
+        "requirements": list(vector.requirements),
+        "needs": list(vector.needs),
+        "derived": None if vector.derived is None else dict(vector.derived),
+        "file": vector.file,
+        "input": dict(vector.input),
+        "expected": dict(vector.expected),
+        "dumps": _dumps(vector),
+        "requests": requests,
+    }
+
+
+def close_matches(vector_id: str, ids: Sequence[str]) -> list[str]:
+    """Ids that look like one that names no vector: the area it names, then similar ids."""
+    folder = vector_id.rstrip("/") + "/"
+    inside = [i for i in ids if i.startswith(folder)]
+    similar = difflib.get_close_matches(vector_id, ids, n=MATCHES, cutoff=0.6)
+    return list(dict.fromkeys([*inside[:MATCHES], *similar]))[:MATCHES]
+
+
+def _short(node: Any) -> Any:
+    """The node with long strings cut, for reading on a terminal."""
+    if isinstance(node, str) and len(node) > TEXT_STRING_CHARS:
+        return f"{node[: TEXT_STRING_CHARS // 2]}... ({len(node)} characters in all)"
+    if isinstance(node, Mapping):
+        return {k: _short(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_short(v) for v in node]
+    return node
+
+
+def _compact(node: Any) -> str:
+    return json.dumps(_short(node), separators=(",", ":"), ensure_ascii=False)
+
+
+def _block(title: str, text: str) -> list[str]:
+    return [f"{title}:", *(f"  {line}" for line in text.splitlines()), ""]
+
+
+def render_text(doc: Mapping[str, Any]) -> str:
+    """The text view of a show document: fields, notation, hex dumps and request lines."""
+    derived = doc["derived"]
+    rows = [
+        ("kind", doc["kind"]),
+        ("level", doc["level"]),
+        ("requirements", ", ".join(doc["requirements"])),
+        ("needs", ", ".join(doc["needs"]) or "-"),
+        ("derived", f"from {derived['parent']}: {derived['mutation']}" if derived else "-"),
+        ("file", doc["file"]),
+    ]
+    lines = [doc["id"], f"  {doc['description']}", ""]
+    lines += [f"{name:<13}{value}" for name, value in rows] + [""]
+    for key in ("input", "expected"):
+        fields = [f"{name}: {_compact(value)}" for name, value in doc[key].items()]
+        lines += _block(f"{key} (typed value notation)", "\n".join(fields))
+    for dump in doc["dumps"]:
+        lines += _block(f"{dump['title']} (annotated hex dump)", dump["text"])
+    requests = [f"{r['direction']:<18} {_compact(r['request'])}" for r in doc["requests"]]
+    head = "harness requests (`daskwire check --run ID`; start is seq 1; sent if declared)"
+    lines += _block(head, "\n".join(requests))
+    if any(_was_cut(doc[key]) for key in ("input", "expected", "requests")):
+        lines.append(f"(strings over {TEXT_STRING_CHARS} characters are cut; --json shows all)")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _was_cut(node: Any) -> bool:
+    if isinstance(node, str):
+        return len(node) > TEXT_STRING_CHARS
+    if isinstance(node, Mapping):
+        return any(_was_cut(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_was_cut(v) for v in node)
+    return False
