@@ -9,11 +9,14 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from daskwire_conformance.common.data import vectors_dir
 from daskwire_conformance.common.suite import KINDS, Vector
 from daskwire_conformance.vectors.loading import UsageError
+
+if TYPE_CHECKING:
+    from daskwire_conformance.vectors.generate import Generated
 
 __all__ = ["register"]
 
@@ -82,7 +85,7 @@ def register(subparsers: Any) -> None:
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
-    return 2
+    return EXIT_USAGE
 
 
 def _root(args: argparse.Namespace) -> Path:
@@ -105,7 +108,7 @@ def _usage_errors(
     return guarded
 
 
-def _generation(root: Path) -> Any:
+def _generation(root: Path) -> Generated:
     """Generate in memory from root/cases; bad case sources are usage errors."""
     import yaml
 

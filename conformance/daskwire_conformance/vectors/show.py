@@ -165,7 +165,7 @@ def render_text(doc: Mapping[str, Any]) -> str:
         ("level", doc["level"]),
         ("requirements", ", ".join(doc["requirements"])),
         ("needs", ", ".join(doc["needs"]) or "-"),
-        ("derived", f"from {derived['parent']}: {derived['mutation']}" if derived else "-"),
+        ("derived", f"from {derived.get('parent')}: {derived.get('mutation')}" if derived else "-"),
         ("file", doc["file"]),
     ]
     lines = [doc["id"], f"  {doc['description']}", ""]
