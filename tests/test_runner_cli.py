@@ -281,3 +281,97 @@ def test_the_fixture_vectors_follow_the_vector_schema() -> None:
     from daskwire_conformance.common.suite import load_vectors
 
     assert len(load_vectors(FIXTURES, validate=True)) == 7
+
+
+# -- nothing that did not run is called a pass; bad paths fail before the run ---------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [["--", "false"], ["--python", "json:loads"], ["--", "/nonexistent/testee"]],
+    ids=["false", "python-not-a-testee", "missing-command"],
+)
+def test_a_harness_error_never_prints_a_pass_line(
+    target: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", "--vectors", str(FIXTURES), *target]) == 3
+    out = capsys.readouterr().out
+    assert "HARNESS ERROR" in out
+    assert "passed." not in out
+    assert "Every vector" not in out
+
+
+@pytest.mark.parametrize("flag", ["--json-report", "--junit-xml", "--markdown-summary"])
+@pytest.mark.parametrize("where", ["folder", "under-a-file"])
+def test_an_unwritable_report_path_is_a_usage_error_before_the_run(
+    tmp_path: Path, flag: str, where: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    path = tmp_path if where == "folder" else tmp_path / "a-file" / "report"
+    assert main(["check", "--vectors", str(FIXTURES), flag, str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing ran
+    assert f"{flag} {path}" in captured.err
+    assert ("is a folder" if where == "folder" else "is not a folder") in captured.err
+
+
+def test_one_path_for_two_reports_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(tmp_path / "r.out")
+    args = ["check", "--vectors", str(FIXTURES), "--json-report", path, "--junit-xml", path]
+    assert main(args) == 2
+    assert "same file" in capsys.readouterr().err
+
+
+def test_an_unwritable_baseline_to_update_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    baseline = tmp_path / "a-file" / "baseline.txt"
+    args = ["check", "--vectors", str(FIXTURES), "--baseline", str(baseline), "--update-baseline"]
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "is not a folder" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("missing", "does not exist"),
+        ("file", "is not a folder"),
+        ("empty", "has no vector files"),
+    ],
+)
+def test_a_bad_vectors_folder_is_named_as_such(
+    tmp_path: Path, where: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = {"missing": tmp_path / "nope", "file": tmp_path / "f", "empty": tmp_path}[where]
+    (tmp_path / "f").write_text("")
+    assert main(["check", "--vectors", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "--run" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--timeout", "inf"], ["--start-timeout", "nan"], ["--max-restarts", "-1"]],
+)
+def test_numbers_out_of_range_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "--vectors", str(FIXTURES), *args])
+    assert exc.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_python_target_whose_import_fails_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "broken_testee_module.py").write_text('raise RuntimeError("boom at import")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["check", "--vectors", str(FIXTURES), "--python", "broken_testee_module:T"]) == 2
+    err = capsys.readouterr().err
+    assert "importing 'broken_testee_module' raised RuntimeError: boom at import" in err
+    assert "Traceback" not in err

@@ -10,8 +10,8 @@ from _common import main
 def misbehave(request: dict) -> bool:
     if request["cmd"] == "stream":
         marker = os.environ.get("DASKWIRE_HANG_MARKER")
-        if marker:
-            Path(marker).touch()  # tells a test that the testee is now hanging
+        if marker:  # tells a test that the testee is now hanging, and which process it is
+            Path(marker).write_text(str(os.getpid()))
         time.sleep(3600)
     return False
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from daskwire_conformance.runner.run import (
     EXIT_FAILED,
@@ -15,6 +18,12 @@ from daskwire_conformance.runner.run import (
     EXIT_OK,
     EXIT_USAGE,
 )
+
+if TYPE_CHECKING:
+    from daskwire_conformance.common.suite import Vector
+    from daskwire_conformance.runner.baseline import Baseline
+    from daskwire_conformance.runner.report import ConsoleReporter
+    from daskwire_conformance.runner.run import Run
 
 __all__ = ["EXIT_CODES_HELP", "register", "run_check", "run_serve"]
 
@@ -47,8 +56,16 @@ def _positive_int(text: str) -> int:
 
 def _positive_float(text: str) -> float:
     value = float(text)
-    if not value > 0:
-        msg = f"must be positive, not {text}"
+    if not (value > 0 and math.isfinite(value)):
+        msg = f"must be a positive number of seconds, not {text}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        msg = f"must be 0 or more, not {value}"
         raise argparse.ArgumentTypeError(msg)
     return value
 
@@ -124,7 +141,7 @@ def register(subparsers: Any) -> None:
     harness.add_argument(
         "--max-restarts",
         metavar="N",
-        type=int,
+        type=_count,
         default=DEFAULT_MAX_RESTARTS,
         help=f"restarts allowed per testee process slot (default {DEFAULT_MAX_RESTARTS})",
     )
@@ -182,19 +199,73 @@ def _usage(message: str) -> int:
     return EXIT_USAGE
 
 
+def _vectors_problem(root: Path) -> str | None:
+    """What is wrong with a vectors folder before loading it, or None."""
+    from daskwire_conformance.common.suite import GROUPS, iter_vector_files
+
+    if not root.exists():
+        return f"vectors folder {root} does not exist"
+    if not root.is_dir():
+        return f"vectors folder {root} is not a folder"
+    if next(iter_vector_files(root), None) is None:
+        folders = "/, ".join(GROUPS)
+        return f"vectors folder {root} has no vector files (*.json under {folders}/)"
+    return None
+
+
+def _output_problems(paths: list[tuple[str, Path | None]]) -> str | None:
+    """Why a report (or baseline) path cannot be written, checked before the run, or None."""
+    seen: dict[Path, str] = {}
+    for flag, path in paths:
+        if path is None:
+            continue
+        where = f"{flag} {path}"
+        if path.is_dir():
+            return f"{where} is a folder; give a file path"
+        ancestor = path.parent
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            return f"{where}: {ancestor} is not a folder"
+        if not os.access(ancestor, os.W_OK | os.X_OK) or (
+            path.exists() and not os.access(path, os.W_OK)
+        ):
+            return f"{where} cannot be written (permission denied)"
+        key = path.resolve()
+        if key in seen:
+            return f"{where}: the same file as {seen[key]}"
+        seen[key] = flag
+    return None
+
+
+def _write(path: Path, text: str, flag: str, *, append: bool = False) -> str | None:
+    from daskwire_conformance.runner.report import write_text
+
+    try:
+        write_text(path, text, append=append)
+    except OSError as exc:
+        return f"cannot write {flag} {path}: {exc.strerror or exc}"
+    return None
+
+
+def _is_step_summary(path: Path) -> bool:
+    """True for the file GitHub Actions names in $GITHUB_STEP_SUMMARY (appended to, not
+    overwritten, so that other output of the same step stays)."""
+    step = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not step:
+        return False
+    try:
+        return path.resolve() == Path(step).resolve()
+    except OSError:
+        return False
+
+
 def run_check(args: argparse.Namespace) -> int:
     """`daskwire check`."""
     from daskwire_conformance.common.data import vectors_dir
-    from daskwire_conformance.runner.baseline import BaselineError, load_baseline, write_baseline
-    from daskwire_conformance.runner.report import (
-        ConsoleReporter,
-        junit_xml,
-        markdown_summary,
-        report_document,
-        suite_provenance,
-        write_text,
-    )
-    from daskwire_conformance.runner.run import run_vectors, select, summarize
+    from daskwire_conformance.runner.baseline import BaselineError, load_baseline
+    from daskwire_conformance.runner.report import ConsoleReporter
+    from daskwire_conformance.runner.run import SignalGuard, run_vectors, select
     from daskwire_conformance.runner.targets import (
         ChannelOptions,
         TargetError,
@@ -210,6 +281,15 @@ def run_check(args: argparse.Namespace) -> int:
         return _usage("give either --python MODULE:ATTR or -- COMMAND, not both")
     if args.update_baseline and not args.baseline:
         return _usage("--update-baseline needs --baseline PATH")
+    outputs = [
+        ("--json-report", args.json_report),
+        ("--junit-xml", args.junit_xml),
+        ("--markdown-summary", args.markdown_summary),
+        ("--baseline", args.baseline if args.update_baseline else None),
+    ]
+    problem = _output_problems(outputs)
+    if problem is not None:
+        return _usage(problem)
     try:
         if args.python:
             target = python_target(args.python)
@@ -221,12 +301,15 @@ def run_check(args: argparse.Namespace) -> int:
         return _usage(str(exc))
 
     root = args.vectors or vectors_dir()
+    problem = _vectors_problem(root)
+    if problem is not None:
+        return _usage(problem)
     try:
         from daskwire_conformance.common.suite import load_vectors
 
         vectors = load_vectors(root)
     except Exception as exc:
-        return _usage(f"cannot load vectors from {root}: {exc}")
+        return _usage(f"cannot load vectors from {root}: {type(exc).__name__}: {exc}")
     chosen = select(vectors, args.run, args.skip)
     if not chosen:
         return _usage(f"no vectors selected ({len(vectors)} in {root}; check --run/--skip)")
@@ -249,22 +332,47 @@ def run_check(args: argparse.Namespace) -> int:
 
     options = ChannelOptions(
         timeout=args.timeout,
-        start_timeout=max(args.start_timeout, args.timeout),
+        start_timeout=args.start_timeout,
         max_restarts=max(0, args.max_restarts),
         max_reply_bytes=args.max_reply_bytes,
     )
-    console = ConsoleReporter(verbose=args.verbose, total=len(chosen))
-    try:
-        run = run_vectors(
-            target,
-            chosen,
-            options=options,
-            jobs=args.jobs,
-            validate=validate,
-            on_result=console.on_result,
-        )
-    finally:
-        console.close()
+    guard = SignalGuard()
+    with guard.installed():
+        console = ConsoleReporter(verbose=args.verbose, total=len(chosen))
+        try:
+            run = run_vectors(
+                target,
+                chosen,
+                options=options,
+                jobs=args.jobs,
+                validate=validate,
+                on_result=console.on_result,
+            )
+        finally:
+            guard.calm()  # a signal from here on is noted: the reports are still written
+            console.close()
+        return _finish(args, run, vectors=vectors, baseline=baseline, console=console, root=root)
+
+
+def _finish(
+    args: argparse.Namespace,
+    run: Run,
+    *,
+    vectors: Sequence[Vector],
+    baseline: Baseline | None,
+    console: ConsoleReporter,
+    root: Path,
+) -> int:
+    """Apply the baseline, print the console report and write the report files."""
+    from daskwire_conformance.runner.baseline import BaselineError, load_baseline, write_baseline
+    from daskwire_conformance.runner.report import (
+        junit_xml,
+        markdown_summary,
+        report_document,
+        suite_provenance,
+    )
+    from daskwire_conformance.runner.run import summarize
+
     all_ids = [v.id for v in vectors]
     summary = summarize(run, baseline=baseline, all_ids=all_ids)
 
@@ -279,10 +387,17 @@ def run_check(args: argparse.Namespace) -> int:
             for r in run.results
             if r.outcome != "passed" and r.level == "required" and not r.optional_skip
         }
-        write_baseline(
-            args.baseline, {**kept, **fresh}.items(), notes=baseline.notes if baseline else None
-        )
-        baseline = load_baseline(args.baseline)
+        try:
+            write_baseline(
+                args.baseline,
+                {**kept, **fresh}.items(),
+                notes=baseline.notes if baseline else None,
+            )
+            baseline = load_baseline(args.baseline)
+        except OSError as exc:
+            return _usage(f"cannot write --baseline {args.baseline}: {exc.strerror or exc}")
+        except BaselineError as exc:
+            return _usage(str(exc))
         summary = summarize(run, baseline=baseline, all_ids=all_ids)
         print(f"baseline written: {args.baseline} ({len(baseline.entries)} entries)")
     elif args.update_baseline:
@@ -290,13 +405,23 @@ def run_check(args: argparse.Namespace) -> int:
 
     console.report(summary)
     suite = suite_provenance(Path(root))
+    failures = []
     if args.json_report:
         doc = report_document(summary, suite=suite)
-        write_text(args.json_report, json.dumps(doc, indent=1) + "\n")
+        failures.append(_write(args.json_report, json.dumps(doc, indent=1) + "\n", "--json-report"))
     if args.junit_xml:
-        write_text(args.junit_xml, junit_xml(summary))
+        failures.append(_write(args.junit_xml, junit_xml(summary), "--junit-xml"))
     if args.markdown_summary:
-        write_text(args.markdown_summary, markdown_summary(summary))
+        path = args.markdown_summary
+        append = _is_step_summary(path)
+        failures.append(
+            _write(path, markdown_summary(summary), "--markdown-summary", append=append)
+        )
+    problems = [f for f in failures if f is not None]
+    if problems:
+        for problem in problems:
+            print(f"daskwire check: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     if summary.exit_code not in (EXIT_OK, EXIT_FAILED, EXIT_HARNESS, EXIT_INCOMPLETE):
         return EXIT_FAILED
     return summary.exit_code

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -30,6 +31,7 @@ __all__ = [
     "InProcessChannel",
     "ProcessChannel",
     "check_reply_shape",
+    "clean_text",
 ]
 
 #: Seconds the runner waits for one reply before it kills the testee.
@@ -44,6 +46,54 @@ DEFAULT_MAX_REPLY_BYTES: Final = 256 * 2**20
 STDERR_KEEP_BYTES: Final = 16 * 1024
 #: Seconds granted to a testee to exit after `stop` before it is killed.
 STOP_GRACE: Final = 2.0
+#: Seconds a reply may still arrive after the testee's first process has exited.
+EXIT_GRACE: Final = 0.5
+#: Seconds between two looks at whether the testee's first process is still alive.
+_POLL_SECONDS: Final = 0.05
+#: Longest text of a message the runner keeps (testee-supplied text, cut with a note).
+TEXT_LIMIT: Final = 2000
+#: Longest short text kept: a category, a reason line, an implementation field.
+SHORT_LIMIT: Final = 200
+
+#: Characters shown escaped: C0 and C1 controls but tab and newline, DEL, surrogates (which
+#: no UTF-8 output can hold) and the two XML non-characters.
+_UNPRINTABLE: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+#: The note that ends a text clean_text has cut; a second cut keeps its full length.
+_CUT_NOTE: Final = re.compile(r" \[\.\.\. cut: (\d+) characters in all\]\Z")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean_text(text: str, limit: int = TEXT_LIMIT, *, keep: str = "head") -> str:
+    """Testee-supplied text made safe for any output: at most `limit` characters, printable.
+
+    Control characters (but tab and newline), lone surrogates and XML non-characters are
+    shown as escapes. Longer text keeps its head (or, with keep="tail", its end) and a note of
+    its full length. The result is left unchanged by a second call.
+    """
+    if len(text) <= limit and not _UNPRINTABLE.search(text):
+        return text
+    total = len(text)
+    earlier = _CUT_NOTE.search(text) if keep == "head" else None
+    if earlier is not None:  # cut before: keep the length of the original text
+        text = text[: earlier.start()]
+        total = int(earlier.group(1))
+    part = text[-limit:] if keep == "tail" else text[:limit]
+    safe = _UNPRINTABLE.sub(_escape, part.replace("\r\n", "\n"))
+    if total <= limit and len(safe) <= limit and earlier is None:
+        return safe
+    if keep == "tail":
+        room = max(0, limit - 48)
+        shown = safe[len(safe) - room :] if room else ""
+        return f"[... {total - len(shown)} earlier characters cut]\n{shown}"
+    note = f" [... cut: {total} characters in all]"
+    return safe[: max(0, limit - len(note))] + note
+
 
 _OUTCOMES: Final = ("ok", "rejected", "skipped", "errored")
 
@@ -94,7 +144,8 @@ def check_reply_shape(reply: Any) -> str | None:
         return f"a reply is a JSON object, not {type(reply).__name__}"
     outcome = reply.get("outcome")
     if outcome not in _OUTCOMES:
-        return f"reply outcome {outcome!r} is not one of {', '.join(_OUTCOMES)}"
+        shown = clean_text(repr(outcome), SHORT_LIMIT)
+        return f"reply outcome {shown} is not one of {', '.join(_OUTCOMES)}"
     if outcome == "ok" and not isinstance(reply.get("result"), dict):
         return "an ok reply needs a `result` object"
     if outcome == "rejected" and not isinstance(reply.get("category"), str):
@@ -110,7 +161,8 @@ def check_start_result(reply: Mapping[str, Any]) -> Mapping[str, Any]:
     """Validate a start reply; return its result or raise HarnessError."""
     if reply.get("outcome") != "ok":
         detail = reply.get("message") or reply.get("reason") or reply.get("category") or ""
-        msg = f"testee refused start: outcome {reply.get('outcome')!r} {detail}".rstrip()
+        outcome = clean_text(repr(reply.get("outcome")), SHORT_LIMIT)
+        msg = f"testee refused start: outcome {outcome} {clean_text(str(detail))}".rstrip()
         raise HarnessError(msg)
     result = reply.get("result")
     if not isinstance(result, dict):
@@ -118,7 +170,7 @@ def check_start_result(reply: Mapping[str, Any]) -> Mapping[str, Any]:
         raise HarnessError(msg)
     if result.get("protocol") != PROTOCOL_VERSION:
         msg = (
-            f"testee speaks harness protocol {result.get('protocol')!r}; "
+            f"testee speaks harness protocol {clean_text(repr(result.get('protocol')), 100)}; "
             f"this runner speaks {PROTOCOL_VERSION}"
         )
         raise HarnessError(msg)
@@ -129,6 +181,8 @@ def check_start_result(reply: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 Validator = Callable[[str, Mapping[str, Any]], str | None]
+#: The harness error of a channel used after `abort`.
+_ABORTED: Final = "the run was interrupted; the testee was killed"
 
 
 class InProcessChannel:
@@ -158,7 +212,8 @@ class InProcessChannel:
             reply = dict(reply)
         problem = check_reply_shape(reply)
         if problem is None and "seq" in reply and reply["seq"] != self._seq:
-            problem = f"reply seq {reply['seq']!r} does not echo request seq {self._seq}"
+            shown = clean_text(repr(reply["seq"]), 100)
+            problem = f"reply seq {shown} does not echo request seq {self._seq}"
         if problem is None and self._validate is not None:
             problem = self._validate(f"reply:{body.get('cmd')}", {"seq": self._seq, **reply})
         if problem:
@@ -181,7 +236,7 @@ class InProcessChannel:
         """Send `stop` (see Channel.close)."""
         exchange = self._call({"cmd": "stop"})
         if exchange.reply is None or exchange.reply.get("outcome") != "ok":
-            return [f"stop was not acknowledged: {exchange.message or exchange.reply}"]
+            return [clean_text(f"stop was not acknowledged: {exchange.message or exchange.reply}")]
         return []
 
     def abort(self) -> None:
@@ -311,35 +366,72 @@ class _Process:
     def send(self, data: bytes) -> None:
         self.outbox.put(data)
 
+    def close_stdin(self) -> None:
+        """End the testee's input (the writer closes the pipe after what it has queued)."""
+        self.outbox.put(None)
+
     def receive(self, deadline: float) -> tuple[str, bytes]:
-        timeout = deadline - time.monotonic()
-        if timeout <= 0:
-            return ("timeout", b"")
-        try:
-            return self.lines.get(timeout=timeout)
-        except queue.Empty:
-            return ("timeout", b"")
+        """The next line, `eof`, `oversize`, `timeout`, or `exit`: the first process ended
+        without a reply while something it started still holds its standard output."""
+        exited_at: float | None = None
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                return ("timeout", b"")
+            wait = deadline - now
+            if exited_at is None:
+                wait = min(wait, _POLL_SECONDS)
+            else:
+                wait = min(wait, exited_at + EXIT_GRACE - now)
+            try:
+                return self.lines.get(timeout=max(wait, 0.0))
+            except queue.Empty:
+                pass
+            if exited_at is not None:
+                if time.monotonic() >= exited_at + EXIT_GRACE:
+                    return ("exit", b"")
+            elif self.exited():
+                exited_at = time.monotonic()  # a reply written just before the exit may follow
 
-    def exit_status(self, wait: float) -> int | None:
-        try:
-            return self.proc.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            return None
+    def exited(self) -> bool:
+        """True once the first process has ended; it is not reaped, so its process group id
+        stays reserved until `kill` has signalled the group."""
+        if self.proc.returncode is not None:
+            return True
+        if hasattr(os, "waitid"):
+            try:
+                info = os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return True
+            return info is not None
+        return self.proc.poll() is not None  # pragma: no cover - platforms without waitid
 
-    def kill(self) -> None:
-        """Kill the testee (and its process group) at once; never a polite wait."""
-        if self.proc.poll() is None:
-            if os.name == "posix":
-                with contextlib.suppress(OSError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
+    def wait_exit(self, seconds: float) -> bool:
+        """Wait up to `seconds` for the first process to end (without reaping it)."""
+        deadline = time.monotonic() + seconds
+        while not self.exited():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(min(_POLL_SECONDS / 2, max(0.0, deadline - time.monotonic())))
+        return True
+
+    def kill(self) -> int | None:
+        """End the testee and everything left in its process group, at once; return the first
+        process's status. The group is killed whether or not that process is still alive:
+        what it started must not outlive it (never a polite wait)."""
+        if os.name == "posix":
+            with contextlib.suppress(OSError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        elif self.proc.returncode is None:  # pragma: no cover - no process groups
             with contextlib.suppress(OSError):
                 self.proc.kill()
         self.reap()
+        return self.proc.returncode
 
     def reap(self) -> None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
-        self.outbox.put(None)
+        self.close_stdin()
         self.stderr.done.wait(0.5)
         for pipe in (self.proc.stdout, self.proc.stderr):
             if pipe is not None:
@@ -389,6 +481,7 @@ class ProcessChannel:
         self._seq = 0
         self._proc: _Process | None = None
         self._start_result: Mapping[str, Any] | None = None
+        self._aborted = False
 
     # -- one request over the current process ------------------------------------------------
 
@@ -421,16 +514,21 @@ class ProcessChannel:
                 f"(at least {data.decode()}); testee killed"
             )
             kind = "oversize"
+        elif kind == "exit":  # the first process died; something it started holds stdout
+            status = proc.kill()
+            self._proc = None
+            message = (
+                f"testee {describe_status(status)} without replying; "
+                "the processes it left were killed"
+            )
+            kind = "crash"
         else:  # eof: the testee closed stdout, exited or crashed
-            status = proc.exit_status(1.0)
-            if status is None:
-                proc.kill()
-                status = proc.proc.returncode
-            else:
-                proc.reap()
+            exited = proc.wait_exit(1.0)
+            status = proc.kill()
             self._proc = None
             tail = f"; unterminated output {data!r}" if data else ""
-            message = f"testee closed its stdout ({describe_status(status)}){tail}"
+            how = describe_status(status) if exited else "still running; killed"
+            message = f"testee closed its stdout ({how}){tail}"
             kind = "crash"
         return Exchange(
             reply=None,
@@ -482,16 +580,21 @@ class ProcessChannel:
     # -- life cycle ----------------------------------------------------------------------------
 
     def _launch(self) -> Mapping[str, Any]:
+        if self._aborted:
+            raise HarnessError(_ABORTED)
         self._proc = _Process(self.argv, cap=self.max_reply_bytes, env=self.env)
+        if self._aborted:  # abort() ran while the process started: it may not have seen it
+            self._proc.kill()
+            self._proc = None
+            raise HarnessError(_ABORTED)
         exchange = self._exchange(_start_request(), self.start_timeout)
         if exchange.reply is None:
             if self._proc is not None:
                 self._proc.kill()
                 self._proc = None
-            stderr = (
-                f"\n--- testee stderr ---\n{exchange.stderr.rstrip()}" if exchange.stderr else ""
-            )
-            msg = f"testee did not answer start: {exchange.message}{stderr}"
+            stderr = clean_text(exchange.stderr.rstrip(), STDERR_KEEP_BYTES, keep="tail")
+            stderr = f"\n--- testee stderr ---\n{stderr}" if stderr else ""
+            msg = f"testee did not answer start: {clean_text(exchange.message)}{stderr}"
             raise HarnessError(msg)
         try:
             return check_start_result(exchange.reply)
@@ -509,6 +612,8 @@ class ProcessChannel:
     def _ensure(self) -> None:
         if self._proc is not None:
             return
+        if self._aborted:
+            raise HarnessError(_ABORTED)
         if self.restarts >= self.max_restarts:
             msg = f"testee restart budget exhausted ({self.max_restarts} restarts)"
             raise HarnessError(msg)
@@ -526,31 +631,33 @@ class ProcessChannel:
         return self._exchange(body, self.timeout)
 
     def close(self) -> list[str]:
-        """Send `stop`, wait briefly for a clean exit, then kill (see Channel.close)."""
+        """Send `stop`, close the testee's stdin, wait briefly for a clean exit, then end its
+        process group, whatever is left of it (see Channel.close)."""
         proc = self._proc
         if proc is None:
             return []
         notes: list[str] = []
         exchange = self._exchange({"cmd": "stop"}, min(self.timeout, STOP_GRACE))
         if exchange.reply is None and exchange.failure != "crash":
-            notes.append(f"stop was not acknowledged: {exchange.message}")
-        proc = self._proc or proc
-        status = proc.exit_status(STOP_GRACE)
-        if status is None:
-            notes.append(f"testee still running {STOP_GRACE:g} s after stop; killed")
-            proc.kill()
-        else:
-            proc.reap()
-            if status != 0:
+            notes.append(f"stop was not acknowledged: {clean_text(exchange.message)}")
+        proc.close_stdin()
+        if proc is self._proc:
+            exited = proc.wait_exit(STOP_GRACE)
+            status = proc.kill()
+            if not exited:
+                notes.append(f"testee still running {STOP_GRACE:g} s after stop; killed")
+            elif status != 0:
                 notes.append(f"testee {describe_status(status)} after stop")
         self._proc = None
         return notes
 
     def abort(self) -> None:
-        """Kill the current process at once (see Channel.abort)."""
+        """Kill the testee at once and start no other (see Channel.abort)."""
+        self._aborted = True
         proc = self._proc
         if proc is not None:
             proc.kill()
+            self._proc = None
 
     def __del__(self) -> None:
         proc = self._proc

@@ -6,10 +6,16 @@ import hashlib
 import importlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
-from daskwire_conformance.runner.harness import Exchange
+from daskwire_conformance.runner.harness import (
+    SHORT_LIMIT,
+    STDERR_KEEP_BYTES,
+    TEXT_LIMIT,
+    Exchange,
+    clean_text,
+)
 
 if TYPE_CHECKING:
     from daskwire_conformance.common.suite import Vector
@@ -19,8 +25,10 @@ __all__ = [
     "Capabilities",
     "Check",
     "Result",
+    "bounded",
     "hexdump_diff",
     "judge_vector",
+    "show_command",
 ]
 
 #: Which declared direction each vector kind needs (decode kinds need one of the two modes).
@@ -40,8 +48,39 @@ REQUIRED_CODEC: Final = "lz4"
 SHOW_FRAME_BYTES: Final = 512
 #: Report details show notation documents up to this many characters of JSON.
 SHOW_VALUE_CHARS: Final = 2000
+#: Report details list this many frames of a frame list, then how many more there are.
+SHOW_FRAMES: Final = 64
+#: Longest expected or actual value kept in a check, as JSON text.
+VALUE_LIMIT: Final = 8000
+#: Longest hex dump diff kept in a check.
+DIFF_LIMIT: Final = 12000
+#: Longest vector input kept in a non-passing result, as JSON text.
+INPUT_LIMIT: Final = 4000
+#: Frame lists bigger than this (frames or bytes) are not dumped for a diff, only compared.
+DIFF_MAX_FRAMES: Final = 256
+DIFF_MAX_BYTES: Final = 1 << 20
 
 Send = Callable[[Mapping[str, Any]], Exchange]
+
+
+def show_command(vector_id: str) -> str:
+    """The command that prints a vector in full."""
+    return f"daskwire vectors show {vector_id}"
+
+
+def bounded(node: Any, limit: int = VALUE_LIMIT) -> Any:
+    """A JSON value kept whole when its JSON text has at most `limit` characters, else
+    `{"truncated": first characters, "chars": length}`; strings are cleaned (see clean_text)."""
+    if isinstance(node, str):
+        return clean_text(node, limit)
+    if node is None or isinstance(node, bool | int | float):
+        return node
+    if isinstance(node, Mapping) and set(node) == {"truncated", "chars"}:
+        return node
+    text = json.dumps(node, separators=(",", ":"), default=str)
+    if len(text) <= limit:
+        return node
+    return {"truncated": text[:limit], "chars": len(text)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +123,17 @@ class Check:
     stderr: str = ""
     seconds: float = 0.0
 
+    def __post_init__(self) -> None:
+        # Much of a check is the testee's text: bound and clean it once, here, for every output.
+        setter = object.__setattr__
+        setter(self, "message", clean_text(self.message, TEXT_LIMIT))
+        if self.category is not None:
+            setter(self, "category", clean_text(self.category, SHORT_LIMIT))
+        setter(self, "diff", clean_text(self.diff, DIFF_LIMIT))
+        setter(self, "stderr", clean_text(self.stderr, STDERR_KEEP_BYTES + 100, keep="tail"))
+        setter(self, "expected", bounded(self.expected))
+        setter(self, "actual", bounded(self.actual))
+
     def signature(self) -> str:
         """The comparable summary of a non-pass kept in baselines: `[mode:]failure[:category]`."""
         parts = [self.mode] if self.mode else []
@@ -109,7 +159,13 @@ class Result:
     seconds: float = 0.0
     #: Testee-side time (the part of `seconds` spent waiting for or inside the testee).
     testee_seconds: float = 0.0
+    #: The vector's input as shown in reports (bounded), kept only for a result that does not
+    #: pass; `daskwire vectors show ID` prints it whole.
+    input: Mapping[str, Any] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", clean_text(self.reason, SHORT_LIMIT + 100))
 
     @property
     def group(self) -> str:
@@ -160,7 +216,10 @@ def _show_frame(frame: Any) -> Any:
 
 
 def _show_frames(frames: Sequence[Any]) -> list[Any]:
-    return [_show_frame(f) for f in frames]
+    shown = [_show_frame(f) for f in frames[:SHOW_FRAMES]]
+    if len(frames) > SHOW_FRAMES:
+        shown.append({"more_frames": len(frames) - SHOW_FRAMES})
+    return shown
 
 
 def _show_value(node: Any) -> Any:
@@ -335,7 +394,11 @@ def _compare_frames(
         _frame_matches(e, a) for e, a in zip(expected, actual, strict=True)
     ):
         return Check(outcome="passed", **common)
-    if all(not isinstance(e, Mapping) or "repeat" in e for e in expected):
+    dumpable = len(actual) <= DIFF_MAX_FRAMES and sum(map(len, actual)) <= DIFF_MAX_BYTES
+    if not dumpable:
+        diff = ""
+        message = f"frames differ from the golden frames: {_first_difference_of(expected, actual)}"
+    elif all(not isinstance(e, Mapping) or "repeat" in e for e in expected):
         expected_bytes = [_frame_bytes(e) for e in expected]
         diff = hexdump_diff(expected_bytes, actual)
         message = diff.splitlines()[0]
@@ -377,6 +440,15 @@ def _compare_value(exchange: Exchange, mode: str | None, expected: Any, actual_n
         actual=_show_value(actual_node),
         **common,
     )
+
+
+def _first_difference_of(expected: Sequence[Any], actual: Sequence[bytes]) -> str:
+    if len(expected) != len(actual):
+        return f"expected {len(expected)} frames, got {len(actual)}"
+    for index, (e, a) in enumerate(zip(expected, actual, strict=True)):
+        if not _frame_matches(e, a):
+            return f"frame {index} differs"
+    return "no difference found"  # pragma: no cover - only called on a mismatch
 
 
 def _hex_list(frames: Sequence[Any]) -> list[str]:
@@ -513,9 +585,10 @@ def _judge_wire(vector: Vector, caps: Capabilities, send: Send) -> list[Check]:
                 failure="mismatch",
                 message=f"expected {len(want_messages)} messages with "
                 f"{[len(m) for m in want_messages]} frames, got {len(parsed)} with "
-                f"{[len(m or ()) for m in parsed]}",
+                f"{[len(m or ()) for m in parsed[:SHOW_FRAMES]]}"
+                + (" ..." if len(parsed) > SHOW_FRAMES else ""),
                 expected=[_show_frames(m) for m in want_messages],
-                actual=[_show_frames(m or ()) for m in parsed],
+                actual=[_show_frames(m or ()) for m in parsed[:SHOW_FRAMES]],
                 stderr=exchange.stderr,
                 seconds=exchange.seconds,
             )
@@ -587,17 +660,32 @@ def judge_vector(vector: Vector, caps: Capabilities, send: Send) -> Result:
     missing = unsupported(vector, caps)
     if missing is not None:
         reason, optional = missing
-        return Result(outcome="skipped", reason=reason, optional_skip=optional, **common)
+        return Result(
+            outcome="skipped",
+            reason=reason,
+            optional_skip=optional,
+            input=shown_input(vector),
+            **common,
+        )
     checks = _JUDGES[vector.kind](vector, caps, send)
     outcome = _outcome(checks)
     reason = next((c.message for c in checks if c.outcome == outcome and c.message), "")
     if outcome == "passed":
         reason = ""
+    # stderr is kept for the requests that did not pass: a chatty testee's logs of passing
+    # requests would only bloat the reports
+    checks = [replace(c, stderr="") if c.outcome == "passed" and c.stderr else c for c in checks]
     return Result(
         outcome=outcome,
         checks=tuple(checks),
         reason=reason.splitlines()[0] if reason else "",
         seconds=time.perf_counter() - began,
         testee_seconds=sum(c.seconds for c in checks),
+        input=None if outcome == "passed" else shown_input(vector),
         **common,
     )
+
+
+def shown_input(vector: Vector) -> Any:
+    """A vector's input as the reports show it: whole when short, else cut."""
+    return bounded(dict(vector.input), INPUT_LIMIT)

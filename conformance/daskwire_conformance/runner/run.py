@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Final
 
 from daskwire_conformance.runner.baseline import Baseline, BaselineVerdict, compare
@@ -24,7 +27,9 @@ __all__ = [
     "EXIT_INCOMPLETE",
     "EXIT_OK",
     "EXIT_USAGE",
+    "Interrupted",
     "Run",
+    "SignalGuard",
     "Summary",
     "run_vectors",
     "select",
@@ -41,6 +46,62 @@ EXIT_USAGE: Final = 2
 EXIT_HARNESS: Final = 3
 #: The run ended before every selected vector had a verdict (e.g. interrupted).
 EXIT_INCOMPLETE: Final = 4
+
+
+#: Signals that end a run as an interruption (CI cancellations send SIGTERM).
+INTERRUPT_SIGNALS: Final = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal asked the run to stop; it ends as incomplete, like Ctrl-C."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+
+class SignalGuard:
+    """Turns SIGINT, SIGTERM and SIGHUP into `Interrupted` while a run goes.
+
+    Only the first signal raises: later ones are noted and ignored, so that the cleanup that
+    kills the testees and writes the reports is not itself cut short. After `calm()`, signals
+    are only noted. Outside the main thread, where Python cannot handle signals, it does
+    nothing.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self._raising = True
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        del frame
+        name = signal.Signals(signum).name
+        self.received.append(name)
+        if self._raising and len(self.received) == 1:
+            raise Interrupted(name)
+
+    def calm(self) -> None:
+        """From now on, only note signals (the run is over; reports are being written)."""
+        self._raising = False
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[SignalGuard]:
+        """Handle the signals inside the block; restore the previous handlers after it."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous: dict[int, Any] = {}
+        for sig in INTERRUPT_SIGNALS:
+            with contextlib.suppress(OSError, ValueError):
+                previous[sig] = signal.signal(sig, self._handle)
+        try:
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                with contextlib.suppress(OSError, ValueError, TypeError):
+                    signal.signal(sig, handler)
 
 
 def select(vectors: Sequence[Vector], run: Sequence[str], skip: Sequence[str]) -> list[Vector]:
@@ -76,6 +137,8 @@ class Run:
 class _Shared:
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
+    #: Set before the channels are aborted: what fails after it is the runner's doing.
+    interrupted: threading.Event = field(default_factory=threading.Event)
     results: list[Result] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -113,7 +176,8 @@ def _work(  # noqa: PLR0917 - a thread target takes positional arguments
         start = channel.start()
     except HarnessError as exc:
         with shared.lock:
-            shared.errors.append(str(exc))
+            if not shared.interrupted.is_set():
+                shared.errors.append(str(exc))
         shared.stop.set()
         return
     with shared.lock:
@@ -128,12 +192,15 @@ def _work(  # noqa: PLR0917 - a thread target takes positional arguments
                 result = judge_vector(vector, caps, channel.request)
             except HarnessError as exc:
                 with shared.lock:
-                    shared.errors.append(str(exc))
+                    if not shared.interrupted.is_set():
+                        shared.errors.append(str(exc))
                 shared.stop.set()
                 break
             except Exception:
                 result = _runner_error(vector)
             with shared.lock:
+                if shared.interrupted.is_set():
+                    break  # the runner killed the testee under this vector: no verdict
                 shared.results.append(result)
                 if on_result is not None:
                     on_result(result)
@@ -187,8 +254,9 @@ def run_vectors(
             for thread in threads:
                 while thread.is_alive():
                     thread.join(0.2)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         interrupted = True
+        shared.interrupted.set()
         shared.stop.set()
         with shared.lock:
             channels = list(shared.channels)
@@ -197,6 +265,7 @@ def run_vectors(
         for thread in threads:
             if thread.is_alive():
                 thread.join(5.0)
+        shared.notes.append(f"interrupted by {getattr(exc, 'signal_name', 'SIGINT')}")
     results = tuple(sorted(shared.results, key=lambda r: r.id))
     error = "; ".join(dict.fromkeys(shared.errors)) or None
     return Run(

@@ -129,11 +129,17 @@ def load_python_testee(spec: str) -> Testee:
     except ImportError as exc:
         msg = f"cannot import {module_name!r}: {exc}"
         raise TargetError(msg) from exc
+    except Exception as exc:  # the module's own code failed while it was imported
+        msg = f"importing {module_name!r} raised {type(exc).__name__}: {exc}"
+        raise TargetError(msg) from exc
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError as exc:
             msg = f"{module_name!r} has no attribute {attr!r}"
+            raise TargetError(msg) from exc
+        except Exception as exc:
+            msg = f"reading {attr!r} of {module_name!r} raised {type(exc).__name__}: {exc}"
             raise TargetError(msg) from exc
     try:
         if isinstance(obj, type):
