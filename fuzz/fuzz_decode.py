@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import lz4.block
+from _harness import instrumented, main
 
-try:
-    import atheris  # type: ignore[import-untyped]
-except ImportError:  # atheris has no wheel for some Pythons: replay mode still works
-    atheris = None
-
-if atheris is not None:
-    with atheris.instrument_imports(include=["daskwire"]):
-        import daskwire
-        from daskwire.notation import difference
-else:
+with instrumented():
     import daskwire
     from daskwire.notation import difference
 
@@ -140,33 +130,5 @@ def seeds() -> dict[str, bytes]:
     return out
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__,
-        epilog="Other arguments go to libFuzzer (atheris), e.g. -runs=100000 -max_len=4096 DIR.",
-    )
-    parser.add_argument("--write-seeds", metavar="DIR", type=Path, help="write the seed corpus")
-    parser.add_argument(
-        "--replay", action="store_true", help="run the given files once, no atheris"
-    )
-    args, rest = parser.parse_known_args(argv[1:])
-    if args.write_seeds:
-        args.write_seeds.mkdir(parents=True, exist_ok=True)
-        for name, data in seeds().items():
-            (args.write_seeds / name).write_bytes(data)
-        return 0
-    if args.replay or atheris is None:
-        paths = [Path(p) for p in rest if not p.startswith("-")]
-        files = [f for p in paths for f in (sorted(p.iterdir()) if p.is_dir() else [p])]
-        inputs = [f.read_bytes() for f in files] or list(seeds().values())
-        for data in inputs:
-            test_one_input(data)
-        print(f"replayed {len(inputs)} inputs" + ("" if atheris else " (atheris not installed)"))
-        return 0
-    atheris.Setup([argv[0], *rest], test_one_input)
-    atheris.Fuzz()
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv))
+    raise SystemExit(main(sys.argv, __doc__, test_one_input, seeds))

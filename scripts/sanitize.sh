@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the C extension's tests under AddressSanitizer and UndefinedBehaviorSanitizer: builds
 # daskwire._scan with both (and -Werror) into a scratch copy of the package, puts that copy
-# first on PYTHONPATH, and runs the scanner tables, the fuzz suite and every golden vector.
-# Any memory error or undefined behaviour aborts the run. Uses .venv (scripts/setup.sh).
+# first on PYTHONPATH, and runs the scanner tables, the hardening tests, the fuzz suite and
+# every golden vector. Then each fuzz target of fuzz/ runs for a few seconds from its seeds
+# under the fuzz recipe (scripts/fuzz.sh: clang's sanitizers with coverage fed to libFuzzer).
+# Any memory error or undefined behaviour aborts the run. Uses .venv (scripts/setup.sh --all).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -35,5 +37,17 @@ import daskwire._scan as s, sys
 sys.exit(0 if s.__file__.startswith('$scratch') else 'sanitizer run would use ' + s.__file__)
 "
 sanitized -m pytest -q -p no:cacheprovider \
-    tests/reference/test_fast_paths.py tests/reference/test_fuzz.py \
-    tests/test_vectors_reference.py
+    tests/reference/test_fast_paths.py tests/reference/test_scan_hardening.py \
+    tests/reference/test_fuzz.py tests/test_vectors_reference.py
+
+# The fuzz smoke: each target from its seed corpus, a few seconds each. A crash or a failed
+# check stops the run; its input is written to the scratch directory and printed.
+for target in decode pack scan_build; do
+    mkdir -p "$scratch/fuzz-$target/corpus"
+    "$python" "fuzz/fuzz_$target.py" --write-seeds "$scratch/fuzz-$target/seeds"
+    echo "fuzz smoke: $target"
+    bash scripts/fuzz.sh "$target" -max_total_time="${FUZZ_SMOKE_SECONDS:-4}" -timeout=20 \
+        -artifact_prefix="$scratch/fuzz-$target/" -print_final_stats=1 \
+        "$scratch/fuzz-$target/corpus" "$scratch/fuzz-$target/seeds" 2>&1 |
+        grep -v '^INFO: Instrumenting '
+done

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine for the kit: .venv with the kit and its dev dependencies. With
 # --all (what scripts/test.sh uses) it also installs Debian's chromium, for the spec site's
-# browser test, checks for a Rust toolchain, for the Rust example, and installs the bench
-# extra (a pinned distributed), as --bench alone does (make bench).
+# browser test, and Debian's clang with its sanitizer runtimes, for the fuzz recipe
+# (scripts/fuzz.sh), checks for a Rust toolchain, for the Rust example, and installs the bench
+# extra (a pinned distributed), as --bench alone does (make bench), and the fuzz extra (atheris).
 # Idempotent: a second run only checks. Fails loudly when something cannot be installed.
 set -euo pipefail
 
@@ -12,7 +13,7 @@ all=false
 extras=dev
 case "${1:-}" in
     "") ;;
-    --all) all=true; extras=dev,bench ;;
+    --all) all=true; extras=dev,bench,fuzz ;;
     --bench) extras=dev,bench ;;
     *) echo "usage: bash scripts/setup.sh [--all | --bench]" >&2; exit 2 ;;
 esac
@@ -31,6 +32,26 @@ if $all; then
         fi
     fi
     command -v chromium >/dev/null || { echo "FAILED: chromium is not on PATH" >&2; exit 1; }
+
+    # The fuzz recipe builds the C extension with clang's ASan, UBSan and libFuzzer's coverage.
+    clang_ok() {
+        command -v clang >/dev/null 2>&1 && echo 'int f(void) { return 0; }' |
+            clang -x c -fsanitize=address,undefined,fuzzer-no-link -fPIC -shared - \
+                -o /dev/null >/dev/null 2>&1
+    }
+    if ! clang_ok; then
+        if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+            echo "==> installing Debian's clang and its sanitizer runtimes (scripts/fuzz.sh)"
+            export DEBIAN_FRONTEND=noninteractive
+            apt-get update
+            apt-get install -y --no-install-recommends clang libclang-rt-dev
+        fi
+        clang_ok || {
+            echo "FAILED: clang with -fsanitize=address,undefined,fuzzer-no-link does not build;" >&2
+            echo "    apt-get update && apt-get install -y clang libclang-rt-dev" >&2
+            exit 1
+        }
+    fi
 
     if ! command -v cargo >/dev/null 2>&1; then
         for dir in "$HOME/.cargo/bin" /root/.cargo/bin; do
