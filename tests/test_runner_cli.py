@@ -375,3 +375,14 @@ def test_a_python_target_whose_import_fails_is_a_usage_error(
     err = capsys.readouterr().err
     assert "importing 'broken_testee_module' raised RuntimeError: boom at import" in err
     assert "Traceback" not in err
+
+
+def test_a_report_over_the_baseline_it_reads_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text('{"format": "daskwire-baseline/1", "entries": []}\n')
+    args = ["check", "--vectors", str(FIXTURES), "--baseline", str(baseline)]
+    assert main([*args, "--json-report", str(baseline)]) == 2
+    assert "the same file as --baseline" in capsys.readouterr().err
+    assert json.loads(baseline.read_text())["entries"] == []  # untouched

@@ -111,3 +111,48 @@ def test_a_signal_ends_the_run_as_incomplete_and_kills_the_testee(
     assert "incomplete run" in (tmp_path / "r.xml").read_text()
     assert "Incomplete run" in (tmp_path / "r.md").read_text()
     assert wait_gone(testee), "the testee outlived the interrupted run"
+
+
+HANGING_OBJECT = '''
+import os, time
+from pathlib import Path
+from daskwire_conformance.testee import ReferenceTestee
+
+
+class Hanging(ReferenceTestee):
+    def stream(self, *args, **kwargs):
+        Path(os.environ["DASKWIRE_HANG_MARKER"]).write_text(str(os.getpid()))
+        time.sleep(3600)
+'''
+
+
+@pytest.mark.timeout(90)
+def test_sigterm_interrupts_an_in_process_target_too(tmp_path: Path) -> None:
+    (tmp_path / "hanging_object.py").write_text(HANGING_OBJECT)
+    marker = tmp_path / "hanging"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daskwire_conformance.cli", "check", "--vectors", str(FIXTURES),
+         "--json-report", str(tmp_path / "r.json"), "--python", "hanging_object:Hanging"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={
+            **os.environ,
+            "DASKWIRE_HANG_MARKER": str(marker),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.getenv("PYTHONPATH")])),
+        },
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), "the object never started hanging"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 4, out + err
+    assert "Traceback" not in err
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["run"]["interrupted"] is True
+    assert "interrupted by SIGTERM" in doc["run"]["notes"]

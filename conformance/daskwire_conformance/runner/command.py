@@ -213,9 +213,17 @@ def _vectors_problem(root: Path) -> str | None:
     return None
 
 
-def _output_problems(paths: list[tuple[str, Path | None]]) -> str | None:
-    """Why a report (or baseline) path cannot be written, checked before the run, or None."""
+def _output_problems(
+    paths: Sequence[tuple[str, Path | None]], *, inputs: Sequence[tuple[str, Path | None]] = ()
+) -> str | None:
+    """Why a report (or baseline) path cannot be written, checked before the run, or None.
+
+    A path may name neither another output nor one of the `inputs` (a baseline that is read).
+    """
     seen: dict[Path, str] = {}
+    for flag, path in inputs:
+        if path is not None:
+            seen[path.resolve()] = flag
     for flag, path in paths:
         if path is None:
             continue
@@ -287,7 +295,8 @@ def run_check(args: argparse.Namespace) -> int:
         ("--markdown-summary", args.markdown_summary),
         ("--baseline", args.baseline if args.update_baseline else None),
     ]
-    problem = _output_problems(outputs)
+    inputs = [("--baseline", None if args.update_baseline else args.baseline)]
+    problem = _output_problems(outputs, inputs=inputs)
     if problem is not None:
         return _usage(problem)
     try:
