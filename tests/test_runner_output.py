@@ -242,3 +242,21 @@ def test_a_slow_run_prints_progress_lines_without_a_terminal(
     lines = [line for line in err.splitlines() if line.startswith("progress:")]
     assert len(lines) >= 2, err
     assert "of 7 vectors" in lines[0]
+
+
+@pytest.mark.timeout(120)
+def test_a_reply_with_200000_frames_keeps_the_reports_small(tmp_path: Path) -> None:
+    got, console = run_check(tmp_path, "--", sys.executable, str(HOSTILE / "many_frames.py"))
+    assert got == 1, console[-3000:]
+    doc = json.loads((tmp_path / "r.json").read_text())
+    results = {r["id"]: r for r in doc["results"]}
+    (accepted,) = results["invalid/basic/trailing-byte"]["details"]["checks"]
+    assert accepted["failure"] == "accepted-invalid"
+    assert accepted["actual"]["truncated"].startswith('{"frames":["00","00",')
+    (check,) = results["wire/basic/one-message"]["details"]["checks"]
+    assert check["failure"] == "mismatch"
+    assert check["message"] == "frames differ from the golden frames: expected 2 frames, got 200000"
+    assert check["actual"][-1] == {"more_frames": 200_000 - 64}
+    for name in ("r.json", "r.xml", "r.md"):
+        assert (tmp_path / name).stat().st_size < 30_000, name
+    assert len(console) < 30_000
