@@ -85,3 +85,10 @@ def test_the_start_deadline_is_the_one_given(tmp_path: Path) -> None:
     assert code == 3
     assert "no reply within 1 s" in doc["run"]["harness_error"]
     assert elapsed < 6  # not max(--start-timeout, --timeout) = 10 s
+
+
+@pytest.mark.timeout(60)
+def test_a_testee_that_fails_on_stop_is_noted(tmp_path: Path) -> None:
+    code, doc, _ = check(tmp_path, "bad_stop.py")
+    assert code == 0
+    assert doc["run"]["notes"] == ["testee exited with status 5 after stop"]

@@ -116,6 +116,8 @@ class Exchange:
     message: str = ""
     stderr: str = ""
     seconds: float = 0.0
+    #: How the testee's first process ended, for a `crash` (its return code), else None.
+    status: int | None = None
 
 
 class Channel(Protocol):
@@ -500,6 +502,7 @@ class ProcessChannel:
         proc.send(json.dumps(request, separators=(",", ":")).encode() + b"\n")
         kind, data = proc.receive(began + timeout)
         seconds = time.monotonic() - began
+        status: int | None = None
         if kind == "line":
             return self._judge_line(data, seq, str(body.get("cmd")), mark, seconds)
         if kind == "timeout":
@@ -536,6 +539,7 @@ class ProcessChannel:
             message=message,
             stderr=proc.stderr.since(mark),
             seconds=seconds,
+            status=status,
         )
 
     def _judge_line(self, data: bytes, seq: int, cmd: str, mark: int, seconds: float) -> Exchange:
@@ -640,6 +644,8 @@ class ProcessChannel:
         exchange = self._exchange({"cmd": "stop"}, min(self.timeout, STOP_GRACE))
         if exchange.reply is None and exchange.failure != "crash":
             notes.append(f"stop was not acknowledged: {clean_text(exchange.message)}")
+        elif exchange.failure == "crash" and exchange.status != 0:
+            notes.append(f"testee {describe_status(exchange.status)} after stop")
         proc.close_stdin()
         if proc is self._proc:
             exited = proc.wait_exit(STOP_GRACE)
