@@ -113,7 +113,7 @@ def test_a_signal_ends_the_run_as_incomplete_and_kills_the_testee(
     assert wait_gone(testee), "the testee outlived the interrupted run"
 
 
-HANGING_OBJECT = '''
+HANGING_OBJECT = """
 import os, time
 from pathlib import Path
 from daskwire_conformance.testee import ReferenceTestee
@@ -123,7 +123,7 @@ class Hanging(ReferenceTestee):
     def stream(self, *args, **kwargs):
         Path(os.environ["DASKWIRE_HANG_MARKER"]).write_text(str(os.getpid()))
         time.sleep(3600)
-'''
+"""
 
 
 @pytest.mark.timeout(90)
@@ -156,3 +156,35 @@ def test_sigterm_interrupts_an_in_process_target_too(tmp_path: Path) -> None:
     doc = json.loads((tmp_path / "r.json").read_text())
     assert doc["run"]["interrupted"] is True
     assert "interrupted by SIGTERM" in doc["run"]["notes"]
+
+
+NOHUP_MAIN = (
+    "import signal, sys; signal.signal(signal.SIGHUP, signal.SIG_IGN); "
+    "from daskwire_conformance.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+@pytest.mark.timeout(60)
+def test_an_ignored_sighup_stays_ignored(tmp_path: Path) -> None:
+    """Under nohup a run goes on through SIGHUP."""
+    marker = tmp_path / "hanging"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", NOHUP_MAIN,
+         "check", "--vectors", str(FIXTURES), "--timeout", "3",
+         "--json-report", str(tmp_path / "r.json"),
+         "--", sys.executable, str(HOSTILE / "hang.py")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "DASKWIRE_HANG_MARKER": str(marker)},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGHUP)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1, out  # the hang is blamed after its deadline; the run completes
+    assert json.loads((tmp_path / "r.json").read_text())["run"]["complete"] is True

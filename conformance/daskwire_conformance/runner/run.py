@@ -67,8 +67,8 @@ class SignalGuard:
 
     Only the first signal raises: later ones are noted and ignored, so that the cleanup that
     kills the testees and writes the reports is not itself cut short. After `calm()`, signals
-    are only noted. Outside the main thread, where Python cannot handle signals, it does
-    nothing.
+    are only noted. A signal the process ignores (under `nohup`, say) stays ignored; outside
+    the main thread, where Python cannot handle signals, the guard does nothing.
     """
 
     def __init__(self) -> None:
@@ -94,6 +94,8 @@ class SignalGuard:
             return
         previous: dict[int, Any] = {}
         for sig in INTERRUPT_SIGNALS:
+            if signal.getsignal(sig) is signal.SIG_IGN:
+                continue  # ignored on purpose (nohup, a background job): left ignored
             with contextlib.suppress(OSError, ValueError):
                 previous[sig] = signal.signal(sig, self._handle)
         try:
