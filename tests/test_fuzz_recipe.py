@@ -16,16 +16,19 @@ TARGETS = ("decode", "pack", "scan_build")
 SECONDS = 6
 
 # Thresholds for a run of SECONDS from an empty corpus, with no seeds. Under the recipe each
-# target covers 300 to 700 edges of _scan.c in that time (1,400 to 1,800 instrumented) and
-# keeps 150 to 500 inputs; a run whose coverage does not reach libFuzzer (gcc's libasan
-# preloaded first, or an extension built without -fsanitize=fuzzer-no-link) covers no edge
-# of _scan.c and keeps one input. The bounds sit well below the first and far above the
-# second, so neither a slow machine nor small changes to _scan.c trip them.
-MIN_NATIVE_EDGES = 120
-MIN_CORPUS = 40
+# target covered 190 to 380 edges of _scan.c (of about 1,700 instrumented) and kept 90 to 350
+# inputs in that time, on a 2-core machine with other work on it. A run whose coverage does not
+# reach libFuzzer (gcc's libasan preloaded first, or an extension built without
+# -fsanitize=fuzzer-no-link) covers no edge of _scan.c and keeps no input: libFuzzer holds one
+# empty input in memory and writes nothing. A run's first two inputs (empty and one byte)
+# cover 0 to 60 edges. The bounds sit well below the first and well above the rest, so
+# neither a slower machine nor small changes to _scan.c trip them.
+MIN_NATIVE_EDGES = 100
+MIN_CORPUS = 30
 
 _FUNC = re.compile(r"^(?:UN)?COVERED_FUNC: hits: \d+ edges: (\d+)/(\d+) \S+ (\S+):\d+$", re.M)
-_DONE = re.compile(r"^#(\d+)\s+DONE\s+cov: (\d+) ft: (\d+) corp: (\d+)/", re.M)
+# Without coverage, libFuzzer leaves `cov:` and `ft:` out of its lines.
+_DONE = re.compile(r"^#(\d+)\s+DONE\s+(?:cov: (\d+) ft: (\d+) )?corp: (\d+)/", re.M)
 
 # The recipe fails loudly without clang or atheris: `scripts/setup.sh --all` installs both.
 pytestmark = [pytest.mark.slow, pytest.mark.compiled]
@@ -66,12 +69,10 @@ def test_recipe_reports_real_coverage_of_the_extension(target: str, tmp_path: Pa
             pytest.fail(f"the {target} run did not stop:\n{log[-3000:]}")
     (tmp_path / "fuzz.log").write_text(log)
     assert proc.returncode == 0, f"the {target} run failed:\n{log[-4000:]}"
-    assert "INFO: Using preloaded libfuzzer" in log, log[-2000:]
-    assert "Coverage symbols are being provided by a library other than libFuzzer" not in log
     covered, total = native_edges(log)
     done = _DONE.search(log)
     assert done is not None, log[-2000:]
-    runs, cov, ft, corp = map(int, done.groups())
+    runs, cov, ft, corp = (int(n or 0) for n in done.groups())
     files = len(list(corpus.iterdir()))
     summary = f"{target}: {runs} runs, cov {cov}, ft {ft}, corpus {corp} ({files} files), "
     summary += f"_scan.c edges {covered}/{total}"
@@ -79,3 +80,5 @@ def test_recipe_reports_real_coverage_of_the_extension(target: str, tmp_path: Pa
     assert total > 1000, f"the extension is not instrumented for coverage ({summary})"
     assert covered >= MIN_NATIVE_EDGES, summary
     assert files >= MIN_CORPUS, summary
+    assert "INFO: Using preloaded libfuzzer" in log
+    assert "Coverage symbols are being provided by a library other than libFuzzer" not in log
