@@ -1,4 +1,4 @@
-"""The built spec site in a real browser (Debian's headless chromium): anchors, CSS, search."""
+"""The built spec site in headless chromium: anchors, CSS, search, layout, screenshots."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BuiltSite
+from conftest import ROOT, BuiltSite
 
 pytestmark = pytest.mark.browser
 
@@ -35,6 +35,89 @@ CHROMIUM_FLAGS = [
     "--remote-debugging-port=0",
 ]
 TIMEOUT = 30.0
+#: The viewport a reader of the spec is assumed to have: a laptop screen.
+VIEWPORT = {"width": 1280, "height": 1000}
+#: Where screenshots of key pages go: a CI artifact, like the rest of reports/.
+SCREENSHOTS = Path(os.environ.get("DASKWIRE_SCREENSHOTS", ROOT / "reports" / "screenshots"))
+#: Key pages a reader judges the site by, shot at VIEWPORT: (file name, path, element to show).
+KEY_PAGES = [
+    ("home", "", None),
+    ("errors", "errors/", "#categories"),
+    ("vectors-decode-placeholder", "generated/vectors/decode-placeholder/", None),
+    ("vectors-decode-placeholder-dump", "generated/vectors/decode-placeholder/", "pre"),
+    ("examples", "examples/", "pre"),
+    ("implementations", "generated/implementations/", None),
+]
+
+#: Problems the layout test knows about, on pages whose text is written elsewhere: page ->
+#: (the start of each problem, why it is there). The test fails when one of them is gone, so
+#: that the entry goes too.
+KNOWN_LAYOUT_PROBLEMS = {
+    "performance/": (
+        "cut off behind a scroll bar",
+        "`make bench` writes spec/bench/dask-latest.md with note lines over 80 columns",
+    ),
+}
+
+# What a reader would see as broken layout on the open page, measured by the browser:
+# - a word cut in two by a line break between two letters or digits (`TruncatedInpu|t`);
+#   text may break at spaces and after separators such as "-" and "/", and code blocks
+#   never wrap;
+# - inline code sticking out of the article;
+# - a plain text block (hex dump, diagram, listing) or any block of a page holding a hex dump,
+#   or a table, whose content is cut off behind a horizontal scroll bar; a program listing,
+#   which Pygments highlights, may scroll;
+# - a page wider than the window.
+LAYOUT_PROBLEMS_JS = r"""
+(() => {
+  const article = document.querySelector('article.md-content__inner');
+  const problems = [];
+  const range = document.createRange();
+  const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent;
+    if (node.parentElement.closest('pre, .headerlink') || !/\w\w/.test(text)) continue;
+    range.selectNodeContents(node);
+    if (range.getClientRects().length < 2) continue;
+    let lastTop = null, last = ' ';
+    for (let i = 0; i < text.length; i++) {
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      const rect = [...range.getClientRects()].find(r => r.width > 0);
+      if (!rect) { last = text[i]; continue; }
+      if (lastTop !== null && rect.top > lastTop + 2 && /\w/.test(last) && /\w/.test(text[i])) {
+        const before = text.slice(0, i).match(/\S*$/)[0], after = text.slice(i).match(/^\S*/)[0];
+        problems.push(`word broken across lines: ${before}|${after}`);
+      }
+      lastTop = rect.top;
+      last = text[i];
+    }
+  }
+  const right = article.getBoundingClientRect().right;
+  for (const code of article.querySelectorAll(':not(pre) > code')) {
+    range.selectNodeContents(code);  // the text itself, without the padding of each line's box
+    if (Math.max(...[...range.getClientRects()].map(r => r.right)) > right + 1) {
+      problems.push(`inline code sticks out of the page: ${code.textContent}`);
+    }
+  }
+  const dumps = [...article.querySelectorAll('pre')].some(
+    pre => /^[0-9a-f]{6} {2}[0-9a-f]{2}/m.test(pre.textContent));
+  const blocks = [...article.querySelectorAll('pre > code')].filter(
+    code => dumps || !code.querySelector('span'));  // a highlighted program may scroll
+  for (const box of [...blocks, ...article.querySelectorAll('.md-typeset__table')]) {
+    if (box.scrollWidth > box.clientWidth + 1) {
+      const line = box.textContent.split('\n').reduce((a, b) => (b.length > a.length ? b : a));
+      problems.push(`cut off behind a scroll bar (${box.scrollWidth}px in ${box.clientWidth}px): `
+        + line.trim().slice(0, 100));
+    }
+  }
+  const page = document.scrollingElement;
+  if (page.scrollWidth > page.clientWidth + 1) {
+    problems.push(`page wider than the window: ${page.scrollWidth}px`);
+  }
+  return problems;
+})()
+"""
 
 
 class DevTools:
@@ -192,6 +275,9 @@ def browser(tmp_path: Path) -> Iterator[DevTools]:
         client = DevTools(page["webSocketDebuggerUrl"])
         client.call("Network.enable")
         client.call("Page.enable")
+        client.call(
+            "Emulation.setDeviceMetricsOverride", **VIEWPORT, deviceScaleFactor=1, mobile=False
+        )
         yield client
     finally:
         if client is not None:
@@ -248,10 +334,63 @@ def test_pages_fetch_only_from_the_site(browser: DevTools, server: str) -> None:
     assert foreign == []
 
 
-def test_screenshot(browser: DevTools, server: str, tmp_path: Path) -> None:
-    _open(browser, f"{server}/placeholder/")
+def _settle(browser: DevTools) -> None:
+    """Wait until Material's script has wrapped the page's tables and the layout is drawn."""
+    assert browser.wait_for(
+        "[...document.querySelectorAll('article table')]"
+        ".every(t => t.closest('.md-typeset__table'))"
+    ), "Material's script did not wrap the tables of the page"
+    browser.call(
+        "Runtime.evaluate",
+        expression="new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))",
+        awaitPromise=True,
+    )
+
+
+def _site_pages(site: Path) -> list[str]:
+    """The path of every page of a built site, as a URL path ("" for the home page)."""
+    return sorted(
+        p.parent.relative_to(site).as_posix().removeprefix(".") + "/"
+        for p in site.rglob("index.html")
+        if p.parent != site / "search"
+    )
+
+
+def test_layout_holds_on_every_page(browser: DevTools, server: str, built_site: BuiltSite) -> None:
+    """At a laptop's width no page breaks a word, hides a dump or table behind a scroll bar."""
+    pages = _site_pages(built_site.site)
+    assert len(pages) > 40
+    problems = {}
+    for page in pages:
+        _open(browser, f"{server}/{page}")
+        _settle(browser)
+        found: list[str] = browser.evaluate(LAYOUT_PROBLEMS_JS)
+        known, _why = KNOWN_LAYOUT_PROBLEMS.get(page, ("", ""))
+        if known:
+            if not found:
+                found = [f"no longer shows the problem KNOWN_LAYOUT_PROBLEMS names: {known}"]
+            found = [problem for problem in found if not problem.startswith(known)]
+        if found:
+            problems[page] = found[:5] + ([f"... {len(found) - 5} more"] if len(found) > 5 else [])
+    assert problems == {}
+
+
+@pytest.mark.parametrize(("name", "page", "selector"), KEY_PAGES)
+def test_screenshot(
+    browser: DevTools, server: str, name: str, page: str, selector: str | None
+) -> None:
+    """Key pages as a reader sees them, kept as PNG files under reports/screenshots/."""
+    _open(browser, f"{server}/{page}")
+    _settle(browser)
+    if selector is not None:
+        found = browser.evaluate(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            " if (!e) return false; e.scrollIntoView(); return true; })()"
+        )
+        assert found, f"{page} has no {selector}"
     shot = browser.call("Page.captureScreenshot", format="png")
     image = base64.b64decode(shot["data"])
-    (tmp_path / "placeholder.png").write_bytes(image)
     assert image.startswith(b"\x89PNG\r\n\x1a\n")
-    assert len(image) > 10_000
+    assert struct.unpack(">II", image[16:24]) == (VIEWPORT["width"], VIEWPORT["height"])
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / f"{name}.png").write_bytes(image)

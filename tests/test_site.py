@@ -21,6 +21,8 @@ from daskwire_conformance.common.requirements import load_requirements
 from daskwire_conformance.site.command import SITE_MARKER
 from daskwire_conformance.site.generate import generate, schema_page
 from daskwire_conformance.site.hooks import external_resources
+from daskwire_conformance.site.vectorpages import fit_width
+from daskwire_conformance.site.words import counted
 
 SCHEMAS = sorted((ROOT / "spec" / "schemas").glob("*.schema.json"))
 
@@ -371,10 +373,13 @@ _RULE_RE = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:_[ \t]*){3,}|(?:\*[ \t]*){3
 
 
 def _outside_fences(markdown: str) -> list[str]:
-    """The lines of Markdown outside fenced code blocks (fences as blank lines)."""
+    """The lines of Markdown after its front matter, outside fenced code blocks (as blanks)."""
     lines: list[str] = []
     fence = ""
-    for line in markdown.splitlines():
+    source = markdown.splitlines()
+    if source and source[0] == "---" and "---" in source[1:]:
+        source = source[source.index("---", 1) + 1 :]
+    for line in source:
         opening = _FENCE_RE.match(line)
         if opening and (not fence or opening.group(1).startswith(fence)):
             fence = "" if fence else opening.group(1)
@@ -554,6 +559,7 @@ def test_every_heading_comes_from_a_heading_of_the_source(
         ("> a quote\n> goes on\n\ntext\n> quoted by accident\n", {"blockquote": 1, "hr": 0}),
         ("text\n***\n", {"blockquote": 0, "hr": 0}),
         ("text\n\n---\n\n```text\n> code\n---\n```\n", {"blockquote": 0, "hr": 1}),
+        ("---\ntitle: front matter\n---\n\n# Title\n", {"blockquote": 0, "hr": 0}),
     ],
 )
 def test_source_blocks(markdown: str, expected: dict[str, int]) -> None:
@@ -579,3 +585,55 @@ def test_no_table_has_an_empty_header_row(site: Path, built_site: BuiltSite) -> 
         if not any(row)
     ]
     assert empty == []
+
+
+# --- generated text: counted nouns, hex dumps that fit the page --------------------------------
+
+_ROW = "000036  aa" + " " * 23
+
+
+@pytest.mark.parametrize(
+    ("count", "noun", "plural", "expected"),
+    [
+        (0, "vector", None, "0 vectors"),
+        (1, "vector", None, "1 vector"),
+        (2, "vector", None, "2 vectors"),
+        (1, "entry", "entries", "1 entry"),
+        (3, "entry", "entries", "3 entries"),
+    ],
+)
+def test_counted(count: int, noun: str, plural: str | None, expected: str) -> None:
+    assert counted(count, noun, plural) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "width", "expected"),
+    [
+        ("short line", 20, ["short line"]),
+        (
+            _ROW + "key: str, 10 bytes: (serializer key)",
+            60,
+            [_ROW + "key: str, 10 bytes:", " " * 35 + "(serializer key)"],
+        ),
+        (
+            _ROW + "    value: map, 1 entry: placeholder at $.data",
+            70,
+            [_ROW + "    value: map, 1 entry: placeholder", " " * 39 + "at $.data"],
+        ),
+        (  # a note deeper than the width allows goes on further left
+            _ROW + " " * 20 + "key: str, 1 byte: k",
+            70,
+            [_ROW + " " * 13 + "key: str, 1 byte: k"],
+        ),
+        (
+            "chunk sizes: 1, 2, 3, 5, 8, 13, 21, 34, 1, 2, 3",
+            40,
+            ["chunk sizes: 1, 2, 3, 5, 8, 13, 21, 34,", "  1, 2, 3"],
+        ),
+        ("  x" + "y" * 40, 30, ["  x" + "y" * 27, "    " + "y" * 13]),
+    ],
+)
+def test_fit_width(text: str, width: int, expected: list[str]) -> None:
+    fitted = fit_width(text, width)
+    assert fitted.splitlines() == expected
+    assert all(len(line) <= width for line in fitted.splitlines())

@@ -31,6 +31,7 @@ from daskwire_conformance.site.implementations import (
     load_reports,
     reports_dir,
 )
+from daskwire_conformance.site.words import counted
 
 __all__ = [
     "ERRORS_TABLE",
@@ -182,7 +183,7 @@ def requirements_page(
         "level comes from the first BCP 14 keyword of its statement (see",
         "[Conventions](../conventions.md)). Each ID links to the statement on its page.",
         "",
-        f"{len(requirements)} requirements: {summary}.",
+        f"{counted(len(requirements), 'requirement')}: {summary}.",
     ]
     for page in pages:
         link = posixpath.relpath(page, from_dir)
@@ -473,6 +474,10 @@ def schema_page(
 def schemas_index(paths: Sequence[Path]) -> str:
     """The page listing every schema of the spec."""
     lines = [
+        "---",
+        "title: Schemas",  # not "Index", from the file's name
+        "---",
+        "",
         _NOTICE,
         "",
         "# Schemas",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import textwrap
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -15,8 +17,17 @@ from daskwire_conformance.common.requirements import (
     requirement_sort_key,
 )
 from daskwire_conformance.common.suite import Vector, load_manifest, load_vectors
+from daskwire_conformance.site.words import counted
 
-__all__ = ["example_name", "render_example", "vector_dump", "write_pages"]
+__all__ = [
+    "EXAMPLE_DUMP_WIDTH",
+    "PAGE_DUMP_WIDTH",
+    "example_name",
+    "fit_width",
+    "render_example",
+    "vector_dump",
+    "write_pages",
+]
 
 _NOTICE: Final = (
     "<!-- Generated at site build time from vectors/ by daskwire_conformance.site.vectorpages;"
@@ -25,6 +36,15 @@ _NOTICE: Final = (
 #: Lines of a message shown for a reject-encode vector, which has no bytes to dump.
 _MESSAGE_LINES: Final = 60
 _GROUP_ORDER: Final = ("encode", "decode", "wire", "stream", "invalid")
+#: Columns a hex dump may take, so that no line hides behind a scroll bar in a 1280 px window:
+#: on a vector page, which shows no table of contents, and in an example that a spec page
+#: includes next to its table of contents (80 columns fit there).
+PAGE_DUMP_WIDTH: Final = 100
+EXAMPLE_DUMP_WIDTH: Final = 78
+#: The start of a dump row: offset (or blanks), then the row's bytes (common.hexdump).
+_ROW_RE: Final = re.compile(r"^(?:[0-9a-f]{6}| {6})  [0-9a-f ]{23}  ")
+#: The narrowest a wrapped note gets: a deep note's next lines start further left.
+_NOTE_MIN: Final = 24
 
 
 def example_name(vector_id: str) -> str:
@@ -86,6 +106,35 @@ def vector_dump(vector: Vector) -> str:
     return "message (typed value notation), which has no encoding:\n" + "\n".join(text)
 
 
+def fit_width(text: str, width: int) -> str:
+    """`text` with each line longer than `width` wrapped at spaces into lines that fit.
+
+    A dump row keeps its offset and bytes, and its note goes on two columns to the right of
+    where it starts; other lines go on under their own indentation. A word longer than a
+    whole line is cut, so that every line fits.
+    """
+    out: list[str] = []
+    for line in text.splitlines():
+        if len(line) <= width:
+            out.append(line)
+            continue
+        row = _ROW_RE.match(line)
+        start = row.end() if row else 0
+        start += len(line) - start - len(line[start:].lstrip(" "))
+        start = max(0, min(start, width - _NOTE_MIN))
+        hang = max(0, min(start + 2, width - _NOTE_MIN))
+        wrapped = textwrap.wrap(
+            line[start:].lstrip(" "),
+            width=width,
+            initial_indent=" " * start,
+            subsequent_indent=" " * hang,
+            break_on_hyphens=False,
+        ) or [" " * start]
+        out.append(line[:start] + wrapped[0][start:])
+        out.extend(wrapped[1:])
+    return "\n".join(out)
+
+
 def _wire(frames: Sequence[bytes]) -> bytes:
     import struct
 
@@ -114,8 +163,8 @@ def _expected_text(vector: Vector) -> str:
     if vector.kind == "decode":
         return "decodes to the expected message in both receiver modes"
     if vector.kind == "unpack":
-        return f"unpacks to {len(expected['frames'])} frames"
-    return f"reads {len(expected['messages'])} messages"
+        return f"unpacks to {counted(len(expected['frames']), 'frame')}"
+    return f"reads {counted(len(expected['messages']), 'message')}"
 
 
 def _fence(text: str) -> str:
@@ -123,12 +172,17 @@ def _fence(text: str) -> str:
 
 
 def render_example(
-    vector: Vector, requirements: Mapping[str, Requirement], *, prefix: str = ""
+    vector: Vector,
+    requirements: Mapping[str, Requirement],
+    *,
+    prefix: str = "",
+    width: int = EXAMPLE_DUMP_WIDTH,
 ) -> str:
     """The Markdown of one example: title, description, requirement links and hex dump.
 
     `prefix` leads from the page that shows the example to the spec folder: "" for an
     example that spec pages include with `--8<--`, "../../" for a page in generated/vectors/.
+    The dump's lines are at most `width` columns wide.
     """
     lines = [
         f"**`{vector.id}`** ({vector.kind}, {vector.level}): {vector.description}.",
@@ -147,7 +201,7 @@ def render_example(
             f"{vector.derived['mutation']}."
         )
     lines.append("")
-    lines.append(_fence(vector_dump(vector)))
+    lines.append(_fence(fit_width(vector_dump(vector), width)))
     return "\n".join(lines)
 
 
@@ -155,13 +209,21 @@ def _area_page(
     group: str, area: str, vectors: Sequence[Vector], requirements: Mapping[str, Requirement]
 ) -> str:
     lines = [
+        # The nav names the page by its file; the table at the top stands for the table of
+        # contents, which would take the width that the hex dumps need.
+        "---",
+        f"title: {group}/{area}",
+        "hide: [toc]",
+        "---",
+        "",
         _NOTICE,
         "",
         f"# Vectors: {group}/{area}",
         "",
         (
-            f"{len(vectors)} vectors of the file `vectors/{group}/{area}.json`. Each shows the "
-            "bytes it is about as an annotated hex dump: offset, bytes, and what they mean."
+            f"{counted(len(vectors), 'vector')} of the file `vectors/{group}/{area}.json`. Each "
+            "shows the bytes it is about as an annotated hex dump: offset, bytes, and what they "
+            "mean."
         ),
         "",
         "| Vector | Kind | Level | Description |",
@@ -175,7 +237,7 @@ def _area_page(
     for v in vectors:
         lines.append(f"## `{v.id}` {{ #{example_name(v.id)} }}")
         lines.append("")
-        body = render_example(v, requirements, prefix="../../")
+        body = render_example(v, requirements, prefix="../../", width=PAGE_DUMP_WIDTH)
         if v.derived:
             parent = v.derived["parent"]
             target = _parent_link(parent, vectors)
@@ -199,12 +261,17 @@ def _index_page(
         by_area[(v.group, v.area)].append(v)
     version = (manifest or {}).get("suite_version", "?")
     lines = [
+        "---",
+        "title: Vectors",  # not "Index", from the file's name
+        "---",
+        "",
         _NOTICE,
         "",
         "# Vectors",
         "",
         (
-            f"The golden vector suite {version}: {len(vectors)} vectors in {len(by_area)} files. "
+            f"The golden vector suite {version}: {counted(len(vectors), 'vector')} in "
+            f"{counted(len(by_area), 'file')}. "
             "The [vectors page](../../vectors.md) describes the format; this page and the pages "
             "below are generated from the files when the site is built."
         ),
