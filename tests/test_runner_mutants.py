@@ -35,6 +35,9 @@ CASES = [
     ("unknown_codec_passthrough", "python", ["*"], {"CP-2"}),
     ("allow_reserved_keys", "python", ["*"], {"PH-11"}),
     ("lengths_unchecked", "python", ["*"], {"CP-6"}),
+    ("prelude_cut_before_lengths", "python", ["*"], {"WF-9"}),
+    ("stream_lengths_after_prelude", "python", ["*"], {"WF-7", "WF-9"}),
+    ("lz4_lenient_blocks", "command", ["*/compression/*"], {"CP-12", "CP-13"}),
 ]
 
 

@@ -63,6 +63,8 @@ NO_POSITIVE: dict[str, str] = {
     "ER-2": "that categories come from the closed list; only reject vectors exercise it",
     "ER-3": "which category wins when several layers break; only reject vectors exercise it",
     "ER-4": "how an encoder refuses a message; only reject-encode vectors exercise it",
+    "WF-9": "which layer-1 check fails first; only rejections and stream errors exercise it",
+    "CP-14": "that a size over a limit wins over a bad block; only rejections exercise it",
 }
 
 _positive: dict[str, list[Vector]] = defaultdict(list)

@@ -79,15 +79,20 @@ def _check_count(count: int, limits: Limits) -> None:
         raise TooFewFrames(msg, requirement="WF-2")
 
 
-def _check_lengths(lengths: Sequence[int], limits: Limits) -> int:
-    """Check frame lengths against the limits; return the message's total size in bytes."""
-    for index, length in enumerate(lengths):
-        if length > limits.max_frame_bytes:
-            msg = (
-                f"frame {index} declares {length} bytes, "
-                f"over max_frame_bytes={limits.max_frame_bytes}"
-            )
-            raise LimitExceeded(msg, limit="max_frame_bytes", requirement="WF-7")
+def _check_frame_lengths(lengths: Sequence[int], first: int, limits: Limits) -> None:
+    """Check frame lengths `first`, `first + 1`, ... against `max_frame_bytes` (WF-7, WF-9)."""
+    if lengths and max(lengths) > limits.max_frame_bytes:
+        index, length = next(
+            (i, n) for i, n in enumerate(lengths, first) if n > limits.max_frame_bytes
+        )
+        msg = (
+            f"frame {index} declares {length} bytes, over max_frame_bytes={limits.max_frame_bytes}"
+        )
+        raise LimitExceeded(msg, limit="max_frame_bytes", requirement="WF-7")
+
+
+def _message_size(lengths: Sequence[int], limits: Limits) -> int:
+    """Check the message's total size against `max_message_bytes` (WF-7); return it."""
     total = PRELUDE_INT_BYTES * (len(lengths) + 1) + sum(lengths)
     if total > limits.max_message_bytes:
         msg = f"message declares {total} bytes, over max_message_bytes={limits.max_message_bytes}"
@@ -99,7 +104,7 @@ def unpack(data: Buffer, *, limits: Limits = DEFAULT_LIMITS) -> list[memoryview]
     """Split the wire bytes of exactly one message into frames (views of `data`, no copy).
 
     Raises `TruncatedInput` (WF-4), `TrailingBytes` (WF-3), `TooFewFrames` (WF-2) or
-    `LimitExceeded` (WF-7).
+    `LimitExceeded` (WF-7), whichever check fails first in the order of WF-9.
     """
     view = frame_view(data)
     size = view.nbytes
@@ -108,12 +113,15 @@ def unpack(data: Buffer, *, limits: Limits = DEFAULT_LIMITS) -> list[memoryview]
         raise TruncatedInput(msg, requirement="WF-4")
     (count,) = _U64.unpack_from(view)
     _check_count(count, limits)
+    # WF-9: the lengths that are present are checked before a cut prelude is reported.
+    present = min(count, size // PRELUDE_INT_BYTES - 1)
+    lengths = struct.unpack_from(f"<{present}Q", view, PRELUDE_INT_BYTES)
+    _check_frame_lengths(lengths, 0, limits)
     prelude_size = PRELUDE_INT_BYTES * (count + 1)
-    if size < prelude_size:
+    if present < count:
         msg = f"{size} bytes cannot hold the prelude of {count} frames ({prelude_size} bytes)"
         raise TruncatedInput(msg, requirement="WF-4")
-    lengths = struct.unpack_from(f"<{count}Q", view, PRELUDE_INT_BYTES)
-    total = _check_lengths(lengths, limits)
+    total = _message_size(lengths, limits)
     if size < total:
         msg = f"message needs {total} bytes, only {size} present"
         raise TruncatedInput(msg, requirement="WF-4")
@@ -132,28 +140,44 @@ class FrameReader:
     """Incremental reader of a stream of messages: feed chunks, get whole frame lists (WF-5).
 
     It buffers at most the message being read plus what was fed beyond it, and checks every
-    declared size against `limits` before waiting for the bytes. Frames that arrived inside one
-    fed chunk are views of that chunk; a frame that spans chunks is joined once. Writable
-    chunks (bytearray, writable memoryview) are copied on feed, since the caller may reuse them.
-    When a chunk completes messages and then breaks the stream, `feed` returns those messages
-    and raises the error on the next call, so the result never depends on how the bytes were
-    chunked (WF-5). After an error the reader raises the same error on every call.
+    declared size against `limits` as soon as it has arrived, before waiting for the bytes it
+    announces (WF-7, WF-9). Frames that arrived inside one fed chunk are views of that chunk;
+    a frame that spans chunks is joined once. Writable chunks (bytearray, writable
+    memoryview) are copied on feed, since the caller may reuse them. When a chunk completes
+    messages and then breaks the stream, `feed` returns those messages and raises the error
+    on the next call, so the result never depends on how the bytes were chunked (WF-5).
+    After an error the reader raises the same error on every call.
     """
 
-    __slots__ = ("_buffered", "_chunks", "_error", "_lengths", "_limits", "_total")
+    __slots__ = (
+        "_buffered",
+        "_chunks",
+        "_count",
+        "_error",
+        "_held",
+        "_lengths",
+        "_limits",
+        "_read",
+        "_total",
+    )
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         self._limits = limits
         self._chunks: deque[memoryview] = deque()
         self._buffered = 0
+        # The prelude being read: its frame count, the lengths read so far, and the bytes
+        # of it taken from the chunks (still counted as buffered until the prelude is whole).
+        self._count: int | None = None
+        self._read: list[int] = []
+        self._held = 0
         self._lengths: tuple[int, ...] | None = None
         self._total = 0
         self._error: DaskwireError | None = None
 
     @property
     def buffered(self) -> int:
-        """Bytes fed but not yet returned as part of a message."""
-        return self._buffered
+        """Bytes fed but not yet returned as part of a message, or held in a partial prelude."""
+        return self._buffered + self._held
 
     def _take(self, size: int) -> memoryview:
         if size == 0:
@@ -182,32 +206,36 @@ class FrameReader:
         self._buffered -= size
         return memoryview(bytes(parts))
 
-    def _peek_u64(self) -> int:
-        head = self._chunks[0]
-        if head.nbytes >= PRELUDE_INT_BYTES:
-            value: int = _U64.unpack_from(head)[0]
-            return value
-        # The caller has at least 8 bytes buffered, spread over the first few chunks.
-        chunks = iter(self._chunks)
-        joined = bytearray()
-        while len(joined) < PRELUDE_INT_BYTES:
-            joined += next(chunks)[: PRELUDE_INT_BYTES - len(joined)]
-        tail: int = _U64.unpack_from(joined)[0]
-        return tail
-
-    def _step(self) -> list[memoryview] | None:
+    def _read_prelude(self) -> tuple[int, ...] | None:
+        """Read as much of the prelude as has arrived, checking each field as it comes (WF-9)."""
         limits = self._limits
-        if self._lengths is None:
+        if self._count is None:
             if self._buffered < PRELUDE_INT_BYTES:
                 return None
-            count = self._peek_u64()
+            (count,) = _U64.unpack(self._take(PRELUDE_INT_BYTES))
+            self._held = PRELUDE_INT_BYTES
             _check_count(count, limits)
-            prelude_size = PRELUDE_INT_BYTES * (count + 1)
-            if self._buffered < prelude_size:
+            self._count = count
+        ready = min(self._count - len(self._read), self._buffered // PRELUDE_INT_BYTES)
+        if ready:
+            piece = self._take(PRELUDE_INT_BYTES * ready)
+            self._held += piece.nbytes
+            lengths = struct.unpack_from(f"<{ready}Q", piece)
+            _check_frame_lengths(lengths, len(self._read), limits)
+            self._read.extend(lengths)
+        if len(self._read) < self._count:
+            return None
+        lengths = tuple(self._read)
+        self._count, self._read, self._held = None, [], 0
+        return lengths
+
+    def _step(self) -> list[memoryview] | None:
+        if self._lengths is None:
+            lengths = self._read_prelude()
+            if lengths is None:
                 return None
-            prelude = self._take(prelude_size)
-            lengths = struct.unpack_from(f"<{count}Q", prelude, PRELUDE_INT_BYTES)
-            self._total = _check_lengths(lengths, limits) - prelude_size
+            size = _message_size(lengths, self._limits)
+            self._total = size - PRELUDE_INT_BYTES * (len(lengths) + 1)
             self._lengths = lengths
         if self._buffered < self._total:
             return None
@@ -243,7 +271,7 @@ class FrameReader:
         """Declare the end of the stream; raises `TruncatedInput` inside a message (WF-6)."""
         if self._error is not None:
             raise self._error
-        if self._buffered or self._lengths is not None:
-            msg = f"stream ends inside a message ({self._buffered} bytes buffered)"
+        if self.buffered or self._lengths is not None:
+            msg = f"stream ends inside a message ({self.buffered} bytes buffered)"
             self._error = TruncatedInput(msg, requirement="WF-6")
             raise self._error

@@ -7,8 +7,11 @@ from typing import Any
 
 import cramjam
 import daskwire
+import lz4.block
 import pytest
 from daskwire import Float32, Materialized, Offloaded
+from daskwire.codecs import decompress
+from daskwire.limits import DEFAULT_LIMITS
 from daskwire.notation import difference
 
 from .strategies import (
@@ -685,3 +688,90 @@ def test_rsds_serialize_key_in_memory() -> None:
     assert daskwire.pack_bytes(daskwire.encode(message)).hex() == RSDS_WIRE.hex()
     [streamed] = daskwire.FrameReader().feed(RSDS_WIRE)
     assert hexes(streamed) == hexes(frames)
+
+
+# -- hand-derived lz4 blocks (CP-12, CP-13) ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Lz4Block:
+    """An lz4 frame written by hand: size prefix, then sequences (token, literals, offset)."""
+
+    id: str
+    frame: str
+    #: What it decompresses to, or None when the spec rejects it.
+    data: bytes | None
+    #: Whether liblz4 (python-lz4, cramjam) accepts it all the same.
+    liblz4_accepts: bool = True
+
+
+LZ4_BLOCKS = [
+    Lz4Block(
+        "match-12-from-end",
+        "10000000  40 61626364 0400  80 6566676869 6a6b6c",
+        b"abcdabcdefghijkl",
+    ),
+    Lz4Block("last-5-literals", "10000000  43 61626364 0400  50 6566676869", b"abcdabcdabcefghi"),
+    Lz4Block(
+        "long-literals-long-match",  # 16 literals, a match of 20 at offset 1, 5 literals
+        f"29000000  ff 01 {'00' * 16} 0100 01  50 {'00' * 5}",
+        bytes(41),
+    ),
+    Lz4Block("short-match-of-zeros", f"0d000000  10 00 0100  80 {'00' * 8}", bytes(13)),
+    Lz4Block("literals-of-270", f"0e010000  f0 ff 00 {'00' * 270}", bytes(270)),
+    Lz4Block(
+        "zero-run-without-zero-pair",  # "a", 00, then 4 more zeros copied at offset 1
+        "0e000000  20 6100 0100  80 6263646566676869",
+        b"a" + bytes(5) + b"bcdefghi",
+    ),
+    Lz4Block(
+        "offset-zero", "10000000  40 61626364 0000  80 6566676869 6a6b6c", None, liblz4_accepts=True
+    ),
+    Lz4Block(
+        "offset-zero-after-long-literals",
+        f"1c000000  f0 01 {'61' * 16} 0000  80 {'62' * 8}",
+        None,
+        liblz4_accepts=True,
+    ),
+    Lz4Block(
+        "offset-before-start",
+        "10000000  40 61626364 0500  80 6566676869 6a6b6c",
+        None,
+        liblz4_accepts=False,
+    ),
+    Lz4Block(
+        "last-four-literals", "10000000  44 61626364 0400  40 65666768", None, liblz4_accepts=False
+    ),
+    Lz4Block(
+        "match-11-from-end",
+        "10000000  50 6162636465 0500  70 6566676869 6a6b",
+        None,
+        liblz4_accepts=False,
+    ),
+    Lz4Block("ends-with-match", "08000000  40 61626364 0400", None, liblz4_accepts=False),
+]
+
+
+def _liblz4_results(frame: bytes) -> list[bytes | None]:
+    """python-lz4's and cramjam's outputs for a frame, None where they reject it."""
+    results: list[bytes | None] = []
+    for decompress_block in (lz4.block.decompress, cramjam.lz4.decompress_block):
+        try:
+            results.append(bytes(decompress_block(frame)))
+        except (lz4.block.LZ4BlockError, cramjam.DecompressionError):
+            results.append(None)
+    return results
+
+
+@pytest.mark.parametrize("case", LZ4_BLOCKS, ids=lambda c: c.id)
+def test_hand_derived_lz4_blocks(case: Lz4Block) -> None:
+    frame = hx(case.frame)
+    independent = _liblz4_results(frame)
+    if case.data is not None:
+        assert decompress("lz4", frame, DEFAULT_LIMITS) == case.data
+        assert independent == [case.data, case.data]
+        return
+    with pytest.raises(daskwire.InvalidCompressedData):
+        decompress("lz4", frame, DEFAULT_LIMITS)
+    # liblz4 accepts an offset of 0 and writes zeros for it; the reference does not (CP-13).
+    assert [out is not None for out in independent] == [case.liblz4_accepts] * 2

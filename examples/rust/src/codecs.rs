@@ -48,7 +48,12 @@ fn decompress_lz4(data: &[u8], limits: &Limits) -> Result<Vec<u8>> {
     limits.check_declared_size(u64::from(declared), block.len() as u64)?;
     let mut out = vec![0u8; declared as usize];
     match lz4_flex::block::decompress_into(block, &mut out) {
-        Ok(n) if n == out.len() => Ok(out),
+        Ok(n) if n == out.len() => {
+            // lz4_flex does not hold blocks to the end-of-block conditions.
+            check_lz4_block(block, out.len())
+                .map_err(|why| Error::invalid_compressed_data("CP-12", why.to_string()))?;
+            Ok(out)
+        }
         Ok(n) => Err(Error::invalid_compressed_data(
             "CP-4",
             format!("lz4 block decompresses to {n} bytes, declared {declared}"),
@@ -58,6 +63,61 @@ fn decompress_lz4(data: &[u8], limits: &Limits) -> Result<Vec<u8>> {
             format!("lz4 block does not decompress to the declared {declared} bytes: {e}"),
         )),
     }
+}
+
+/// Walks the sequences of an LZ4 block that decompresses to `size` bytes, and checks the
+/// end-of-block conditions (CP-12) and the match offsets (CP-13).
+fn check_lz4_block(block: &[u8], size: usize) -> std::result::Result<(), &'static str> {
+    let mut at = 0;
+    let mut out = 0;
+    loop {
+        let token = *block
+            .get(at)
+            .ok_or("the block ends before its last sequence")?;
+        at += 1;
+        let literals = lz4_length(block, &mut at, token >> 4)?;
+        at += literals;
+        out += literals;
+        if at >= block.len() {
+            return Ok(()); // the last sequence holds literals only
+        }
+        let offset = match block.get(at..at + 2) {
+            Some(&[low, high]) => usize::from(u16::from_le_bytes([low, high])),
+            _ => return Err("the block ends inside a match offset"),
+        };
+        at += 2;
+        if offset == 0 || offset > out {
+            return Err("a match offset is 0 or reaches before the start (CP-13)");
+        }
+        if out + 12 > size {
+            return Err("a match starts less than 12 bytes before the end (CP-12)");
+        }
+        out += lz4_length(block, &mut at, token & 0x0f)? + 4;
+        if out + 5 > size {
+            return Err("a match ends inside the last 5 bytes (CP-12)");
+        }
+    }
+}
+
+/// A literal or match length: the token's nibble, plus the bytes after it while it is 15
+/// and they are 255.
+fn lz4_length(
+    block: &[u8],
+    at: &mut usize,
+    nibble: u8,
+) -> std::result::Result<usize, &'static str> {
+    let mut length = usize::from(nibble);
+    if nibble == 15 {
+        loop {
+            let byte = *block.get(*at).ok_or("the block ends inside a length")?;
+            *at += 1;
+            length += usize::from(byte);
+            if byte != 255 {
+                break;
+            }
+        }
+    }
+    Ok(length)
 }
 
 /// `zlib`: an RFC 1950 stream. It declares no size, so the output is bounded while it
@@ -186,6 +246,35 @@ mod tests {
                 .category(),
             "unknown-codec"
         );
+    }
+
+    /// Hand-derived blocks of 16 bytes (CP-12, CP-13): token, literals, u16 LE offset.
+    #[test]
+    fn lz4_end_of_block_conditions_and_offsets() {
+        let frame = |hex: &str| crate::hex::decode(&hex.replace(' ', "")).unwrap();
+        let ok = frame("10000000 40 61626364 0400 80 6566676869 6a6b6c");
+        assert_eq!(
+            decompress("lz4", &ok, &Limits::default()).unwrap(),
+            b"abcdabcdefghijkl"
+        );
+        let five = frame("10000000 43 61626364 0400 50 6566676869");
+        assert_eq!(
+            decompress("lz4", &five, &Limits::default()).unwrap(),
+            b"abcdabcdabcefghi"
+        );
+        for bad in [
+            "10000000 40 61626364 0000 80 6566676869 6a6b6c", // offset 0
+            "10000000 40 61626364 0500 80 6566676869 6a6b6c", // offset before the start
+            "10000000 44 61626364 0400 40 65666768",          // 4 last literals
+            "10000000 50 6162636465 0500 70 6566676869 6a6b", // match 11 from the end
+            "08000000 40 61626364 0400",                      // ends with a match
+        ] {
+            let err = decompress("lz4", &frame(bad), &Limits::default()).unwrap_err();
+            assert_eq!(err.category(), "invalid-compressed-data", "{bad}");
+        }
+        assert!(check_lz4_block(&[0xf0], 15).is_err());
+        assert!(check_lz4_block(&[0x40, 1, 2, 3, 4, 4], 8).is_err());
+        assert!(check_lz4_block(&[], 0).is_err());
     }
 
     #[test]

@@ -40,7 +40,8 @@ impl Mode {
 /// (consuming); raw byte strings (`deserialize: true`) become [`Value::Bin`] in both
 /// modes (HD-9). Any violation gives exactly one [`Error`] and no partial message (ER-1).
 pub fn decode(frames: Vec<Vec<u8>>, mode: Mode, limits: &Limits) -> Result<Value> {
-    // Layer 1: wire framing and frame limits.
+    // Layer 1: wire framing and frame limits, in the order of WF-9.
+    limits.check_frame_count(frames.len() as u64)?;
     if frames.len() < 2 {
         return Err(Error::too_few_frames(
             "WF-2",

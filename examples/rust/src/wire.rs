@@ -36,14 +36,15 @@ fn parse_message(data: &[u8], limits: &Limits) -> Result<Parse> {
     let Some(count) = read_u64(data, 0) else {
         return Ok(Parse::Incomplete);
     };
+    // LM-1 as soon as N is read, before WF-2 (WF-9). From here on N <= max_frames bounds
+    // the lengths.
+    limits.check_frame_count(count)?;
     if count < 2 {
         return Err(Error::too_few_frames(
             "WF-2",
             format!("the prelude declares {count} frames; at least 2 are required"),
         ));
     }
-    // LM-1 as soon as N is read. From here on N <= max_frames bounds the lengths.
-    limits.check_frame_count(count)?;
     let n = count as usize;
     let mut lengths = Vec::with_capacity(n.min(data.len() / 8));
     for index in 0..n {

@@ -188,7 +188,7 @@ def _prelude_fields(builder: Builder, parent: str, _options: Mapping[str, Any]) 
             mutated = wire[:offset] + struct.pack("<Q", new) + wire[offset + 8 :]
             category, reqs = unpack_model(mutated)
             if category is None or unpack_model(mutated, whole_prelude=True)[0] != category:
-                # Valid, or breaking two layer-1 requirements (ER-3 would accept either).
+                # Valid, or a length over the limit in a cut prelude: WF-9 vectors by hand.
                 continue
             yield _reject_unpack(
                 "prelude",
@@ -444,6 +444,8 @@ def _placeholder_fields(
         "set _$fcount and count to 2**64-1, drop compression",
         set_count(U64_MAX, drop_compression=True),
         ("frame-out-of-range", ("PH-6",)),
+        # The range then also claims the frames of the values after it (PH-8).
+        also=() if clear(p.findex, U64_MAX) else ("overlapping-frames",),
     )
     if p.fcount >= 1:
         add(
