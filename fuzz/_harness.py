@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import struct
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,11 @@ except ImportError:  # atheris has no wheel for some Pythons: replay mode still 
 
 
 def instrumented() -> contextlib.AbstractContextManager[Any]:
-    """Python coverage for the `daskwire` modules first imported in the block (with atheris)."""
-    if atheris is None:
+    """Python coverage for the `daskwire` modules first imported in the block (with atheris).
+
+    Writing seeds and replaying need none, so they skip it.
+    """
+    if atheris is None or {"--write-seeds", "--replay"} & set(sys.argv):
         return contextlib.nullcontext()
     cm: contextlib.AbstractContextManager[Any] = atheris.instrument_imports(include=["daskwire"])
     return cm

@@ -11,7 +11,8 @@
 # preloaded: clang's ASan and UBSan runtimes with libFuzzer linked in, so the extension's
 # coverage callbacks reach libFuzzer. (gcc's libasan, preloaded first, would answer them with
 # its own empty stubs, and libFuzzer would see no coverage at all.) Needs clang with its
-# sanitizer runtimes and the fuzz extra (atheris), which `scripts/setup.sh --all` installs.
+# sanitizer runtimes and the fuzz extra (atheris), which `scripts/setup.sh --all` installs;
+# FUZZ_CC names another clang.
 # Paths in the arguments are taken from the current directory, where crashes are written too.
 set -euo pipefail
 
