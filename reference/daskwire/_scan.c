@@ -17,7 +17,8 @@
  *   - exactly one msgpack value, with no bytes after it (PL-1), and it is a map or an array
  *     (PL-2);
  *   - no ext type (PL-9), no float32 (its width would be lost, PL-5), no byte 0xc1;
- *   - maps and arrays nest at most max_depth deep, counting containers inside keys (PL-11);
+ *   - maps and arrays nest at most max_depth deep, counting containers inside keys (PL-11),
+ *     and at most C_DEPTH_CAP deep (below);
  *   - every map key is str, bin, int, nil or an array of those (PL-6), written in the
  *     shortest form, and no two keys of one map are equal (PL-7): with shortest forms, equal
  *     bytes are equal values and different bytes are different values;
@@ -27,11 +28,23 @@
  * UTF-8 validity of str is left to the builder, which steps aside on invalid UTF-8.
  *
  * Bad input is never trusted: every read is bounds-checked against the buffer, every length
- * against the bytes left before anything is allocated, the keys being compared live on the
- * heap, and recursion (a few words of C stack per level) is bounded by MAX_DEPTH_CAP. No
- * caller's Python code runs while the builder or the packer holds borrowed references:
- * the builder works on its own tuple of the frames, and the packer steps aside for header
- * keys that could run code when looked up.
+ * against the bytes left before anything is allocated, and the keys being compared live on
+ * the heap. Recursion costs C stack, so whatever max_depth allows, the C path vouches for at
+ * most C_DEPTH_CAP levels of nesting (its deepest walk fits in 32 KiB of stack, the least a
+ * Python thread can have) and steps aside for deeper input: the exact path's msgpack parser
+ * keeps its own stack on the heap.
+ *
+ * Python code can run during these calls: an allocation can start a collection, and a
+ * collection runs finalizers, which can reach any object (gc.get_objects()) and change it.
+ * So no borrowed reference into a mutable object is used after a call that can allocate;
+ * the frames are an own tuple whose buffers stay exported from the limit checks to their
+ * last use, so that no finalizer can resize or release one in between; and the packer holds
+ * each item while it packs it and checks the sizes of containers again.
+ *
+ * The configuration (configure()) lives in the module object's state (multi-phase init), so
+ * each copy of the package in a process (a re-import, a sub-interpreter) has its own. It is
+ * set once, after every argument is checked, and only for value types with the layout of the
+ * package's frozen, slotted Offloaded and Materialized, whose slots build() writes directly.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -39,12 +52,40 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef Py_T_OBJECT_EX /* before Python 3.12 */
+#include <structmember.h>
+#define Py_T_OBJECT_EX T_OBJECT_EX
+#endif
 
-#define MAX_DEPTH_CAP 1024 /* Limits.max_depth may not exceed it either */
+#define MAX_DEPTH_CAP 1024 /* the max_depth arguments' bound; Limits.max_depth may not exceed it */
+#define C_DEPTH_CAP 64     /* the deepest nesting this module walks (see above) */
 #define SMALL_MAP 16
+#define OFFLOAD_BASE 2 /* frames before the offload area: the small header and the payload */
 
 /* Flags for where a value stands. */
 #define IN_KEY 1
+
+/* The wire facts this module needs come from daskwire.constants through configure(), so
+ * they have one source: the reserved keys (PH-1), as shortest-form msgpack str tokens, the
+ * header's transport keys (HD-1) and the width of a prelude integer (WF-1); and the value
+ * types, with the offsets of their two slots. */
+#define TOKEN_MAX 32 /* a fixstr: one marker byte and up to 31 bytes of UTF-8 */
+enum { OFFLOADED, MATERIALIZED };
+
+typedef struct {
+    unsigned char tokens[3][TOKEN_MAX]; /* _$header, _$findex, _$fcount */
+    size_t token_lens[3];
+    Py_ssize_t longest; /* the longest reserved key, in characters */
+    long long prelude_int_bytes;
+    PyObject *types[2]; /* Offloaded, Materialized */
+    Py_ssize_t header_at[2], frames_at[2]; /* their slots' offsets */
+    PyObject *lengths, *compression, *count, *deserialize; /* the transport keys */
+} Config;
+
+typedef struct {
+    int configured;
+    Config c;
+} State;
 
 typedef struct {
     const unsigned char *start;
@@ -54,25 +95,16 @@ typedef struct {
 typedef struct {
     const unsigned char *p;
     const unsigned char *end;
+    const Config *cf;
     Py_ssize_t max_depth;
     long long max_bin; /* < 0: no bin limit */
     Py_ssize_t placeholders;
-    /* The keys of the maps being scanned, innermost map last: a stack on the heap, so deep
-     * nesting costs no C stack per map. Never more entries than the input has bytes. */
+    /* The keys of the maps being scanned, innermost map last: a stack on the heap, so wide
+     * maps cost no C stack. Never more entries than the input has bytes. */
     Span *keys;
     size_t top;
     size_t cap;
 } Scan;
-
-/* The wire facts this module needs come from daskwire.constants through configure(), so
- * they have one source: the reserved keys (PH-1), as shortest-form msgpack str tokens, the
- * header's transport keys (HD-1) and the width of a prelude integer (WF-1). */
-#define TOKEN_MAX 32 /* a fixstr: one marker byte and up to 31 bytes of UTF-8 */
-static unsigned char reserved_tokens[3][TOKEN_MAX]; /* _$header, _$findex, _$fcount */
-static size_t reserved_lens[3];
-static Py_ssize_t reserved_longest; /* in characters */
-static long long prelude_int_bytes;
-static int configured = 0;
 
 /* max_depth as given to scan(), decode() and pack(): 0 to MAX_DEPTH_CAP, or -1 (error set). */
 static Py_ssize_t parse_depth(PyObject *obj) {
@@ -85,6 +117,11 @@ static Py_ssize_t parse_depth(PyObject *obj) {
         return -1;
     }
     return depth;
+}
+
+/* The depth a walk vouches up to: max_depth, but no deeper than this module recurses. */
+static inline Py_ssize_t walk_depth(Py_ssize_t max_depth) {
+    return max_depth < C_DEPTH_CAP ? max_depth : C_DEPTH_CAP;
 }
 
 /* An own tuple of a list or tuple of frames (a new reference): code that runs later, such
@@ -100,11 +137,98 @@ static PyObject *own_frames(PyObject *obj) {
     return Py_NewRef(Py_NotImplemented);
 }
 
-static int require_configured(void) {
-    if (!configured) {
-        PyErr_SetString(PyExc_RuntimeError, "daskwire._scan.configure() was not called");
+/* The configuration of the module object `module`, or NULL (error set) before configure(). */
+static const Config *config_of(PyObject *module) {
+    State *st = (State *)PyModule_GetState(module);
+    if (st == NULL) {
+        return NULL;
     }
-    return configured;
+    if (!st->configured) {
+        PyErr_SetString(PyExc_RuntimeError, "daskwire._scan.configure() was not called");
+        return NULL;
+    }
+    return &st->c;
+}
+
+/* Buffers of a message's frames, exported from the limit checks to the last use. */
+#define FEW_FRAMES 8
+typedef struct {
+    Py_buffer *views; /* one per frame */
+    Py_ssize_t held;
+    Py_buffer few[FEW_FRAMES];
+} Held;
+
+static void release_frames(Held *h) {
+    for (Py_ssize_t i = 0; i < h->held; i++) {
+        PyBuffer_Release(&h->views[i]);
+    }
+    h->held = 0;
+    if (h->views != h->few) {
+        PyMem_Free(h->views);
+    }
+    h->views = NULL;
+}
+
+/* Exports a buffer of each of `count` frames into `h`, and holds them all: 1. When a frame
+ * is not a flat byte frame (bytes, bytearray, or a memoryview of format 'B', one dimension,
+ * C-contiguous and not released) nothing is held: 0. An error: -1, nothing held. While the
+ * buffers are held a bytearray cannot be resized and a memoryview cannot be released. */
+static int hold_frames(PyObject *const *items, Py_ssize_t count, Held *h) {
+    h->held = 0;
+    h->views = count <= FEW_FRAMES ? h->few : PyMem_New(Py_buffer, (size_t)count);
+    if (h->views == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *frame = items[i];
+        Py_buffer *view = &h->views[i];
+        if (PyBytes_CheckExact(frame) || PyByteArray_CheckExact(frame)) {
+            if (PyObject_GetBuffer(frame, view, PyBUF_SIMPLE) < 0) {
+                release_frames(h);
+                return -1;
+            }
+        } else if (PyMemoryView_Check(frame)) {
+            /* Asking for the buffer also refuses a released view. */
+            if (PyObject_GetBuffer(frame, view, PyBUF_RECORDS_RO) < 0) {
+                PyErr_Clear();
+                release_frames(h);
+                return 0;
+            }
+            if (!(view->ndim == 1 && view->itemsize == 1 && view->format != NULL &&
+                  strcmp(view->format, "B") == 0 && PyBuffer_IsContiguous(view, 'C'))) {
+                PyBuffer_Release(view);
+                release_frames(h);
+                return 0;
+            }
+        } else {
+            release_frames(h);
+            return 0;
+        }
+        h->held++;
+    }
+    return 1;
+}
+
+/* 1 when `count` held frames are within the limits of layer 1 (WF-2, WF-7), counting the
+ * prelude: the count and one length per frame (WF-1). */
+static int within_limits(const Held *h, Py_ssize_t count, const long long limit[3],
+                         long long prelude_int_bytes) {
+    if (count < 2 || count > limit[0]) {
+        return 0;
+    }
+    long long total = prelude_int_bytes * ((long long)count + 1);
+    if (total > limit[2]) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_ssize_t size = h->views[i].len;
+        if (size > limit[1] || size > limit[2] - total) {
+            return 0;
+        }
+        total += size;
+    }
+    return 1;
 }
 
 #define BAIL (-1)
@@ -140,9 +264,9 @@ static inline int read_uint(Scan *s, int n, uint64_t *out) {
 
 static int value(Scan *s, Py_ssize_t depth, int flags);
 
-static int reserved_index(const Span *k) {
+static int reserved_index(const Config *cf, const Span *k) {
     for (int i = 0; i < 3; i++) {
-        if (k->len == reserved_lens[i] && memcmp(k->start, reserved_tokens[i], k->len) == 0) {
+        if (k->len == cf->token_lens[i] && memcmp(k->start, cf->tokens[i], k->len) == 0) {
             return i;
         }
     }
@@ -202,7 +326,7 @@ static int map(Scan *s, uint64_t n, Py_ssize_t depth, int flags) {
             return BAIL;
         }
         const Span *key = &s->keys[s->top - 1];
-        int r = reserved_index(key);
+        int r = reserved_index(s->cf, key);
         if (r >= 0) {
             reserved |= 1 << r;
         }
@@ -361,25 +485,23 @@ static int value(Scan *s, Py_ssize_t depth, int flags) {
  * the checks of layers 4 to 6 that apply: header transport keys (HD-2 .. HD-5), _$findex and
  * _$fcount (PH-3), count (PH-10), range (PH-6), overlap (PH-8), coverage (PH-9) and lengths
  * of uncompressed values (CP-11, CP-6). It returns NotImplemented, the "not vouched" answer,
- * for anything else: any failed check (the exact path then raises the right error), a raw
- * byte string (deserialize: true), a value a consuming receiver must decompress or merge, a
- * str that is not UTF-8. Frames must be flat byte frames (frames_ok). */
+ * for anything else: any failed check (the exact path then raises the right error), a value
+ * a consuming receiver or a raw byte string (deserialize: true) must decompress or merge, a
+ * str that is not UTF-8, nesting deeper than C_DEPTH_CAP, frames that are not flat byte
+ * frames (frames_ok). */
 
 typedef struct {
     const unsigned char *p;
     const unsigned char *end;
-    PyObject *frames;  /* a tuple of the message's frames, owned: nothing can change it */
+    const Config *cf;
+    PyObject *frames;      /* a tuple of the message's frames, owned: nothing can change it */
+    const Held *held;      /* their buffers, held: no frame can change size */
     unsigned char *claims; /* one per offload frame */
     Py_ssize_t n_offload;
     Py_ssize_t claimed;
     int consuming;
     int depth; /* of the container being built; bounded even without a prior scan() */
 } Build;
-
-static PyObject *Offloaded_type = NULL;
-static PyObject *Materialized_type = NULL;
-static PyObject *str_header, *str_frames, *str_count, *str_deserialize, *str_lengths,
-    *str_compression;
 
 /* NOT_VOUCHED: a sentinel return of the builders; never a live reference. */
 #define NOT_VOUCHED Py_NotImplemented
@@ -427,7 +549,7 @@ static PyObject *b_bin(Build *b, uint64_t n) {
 }
 
 static PyObject *b_array(Build *b, uint64_t n) {
-    if (n > (uint64_t)(b->end - b->p) || b->depth >= MAX_DEPTH_CAP) {
+    if (n > (uint64_t)(b->end - b->p) || b->depth >= C_DEPTH_CAP) {
         return NOT_VOUCHED;
     }
     PyObject *out = PyTuple_New((Py_ssize_t)n);
@@ -466,37 +588,63 @@ static int count_of(PyObject *obj, Py_ssize_t *out) {
     return 1;
 }
 
-static PyObject *make_value(PyObject *type, PyObject *header, PyObject *frames) {
-    PyObject *obj = ((PyTypeObject *)type)->tp_alloc((PyTypeObject *)type, 0);
+/* A slot of a value of a configured type; configure() checked the offset. */
+#define SLOT(obj, offset) (*(PyObject **)((char *)(obj) + (offset)))
+
+/* A new Offloaded or Materialized (`which`) holding `header` and `frames`. Its slots are
+ * written as object.__setattr__ writes them, past the frozen dataclass's __setattr__, and
+ * without running a descriptor's code. */
+static PyObject *make_value(const Config *cf, int which, PyObject *header, PyObject *frames) {
+    PyTypeObject *type = (PyTypeObject *)cf->types[which];
+    PyObject *obj = type->tp_alloc(type, 0); /* PyType_GenericAlloc: the slots are NULL */
     if (obj == NULL) {
         return NULL;
     }
-    /* Generic setattr reaches the slots past the frozen dataclass's __setattr__, as
-     * object.__setattr__ does. */
-    if (PyObject_GenericSetAttr(obj, str_header, header) < 0 ||
-        PyObject_GenericSetAttr(obj, str_frames, frames) < 0) {
-        Py_DECREF(obj);
-        return NULL;
-    }
+    SLOT(obj, cf->header_at[which]) = Py_NewRef(header);
+    SLOT(obj, cf->frames_at[which]) = Py_NewRef(frames);
     return obj;
 }
 
-/* The placeholder whose three values are built: checks, claims, and its value. */
+/* A tuple of new memoryviews of `count` frames from offload frame `index` on. */
+static PyObject *frame_views(const Build *b, Py_ssize_t index, Py_ssize_t count) {
+    PyObject *views = PyTuple_New(count);
+    if (views == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *view =
+            PyMemoryView_FromObject(PyTuple_GET_ITEM(b->frames, OFFLOAD_BASE + index + i));
+        if (view == NULL) {
+            Py_DECREF(views);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(views, i, view);
+    }
+    return views;
+}
+
+/* The placeholder whose three values are built: checks, claims, and its value.
+ *
+ * Every check that reads the header's values comes first, and none of them allocates: the
+ * values are borrowed from the header, which a finalizer could empty. The first allocation
+ * (the views) can run one, so after it only `header` itself is used, which the caller owns.
+ * The frames' sizes come from their held buffers, which no finalizer can change. */
 static PyObject *resolve(Build *b, PyObject *header, PyObject *findex, PyObject *fcount) {
+    const Config *cf = b->cf;
     Py_ssize_t index, fc, count;
     if (!PyDict_CheckExact(header) || !count_of(findex, &index) || !count_of(fcount, &fc)) {
         return NOT_VOUCHED; /* PH-3 */
     }
-    PyObject *c = PyDict_GetItemWithError(header, str_count);
+    PyObject *c = PyDict_GetItemWithError(header, cf->count);
     if (c == NULL || !count_of(c, &count)) {
         return PyErr_Occurred() ? NULL : NOT_VOUCHED; /* HD-2 */
     }
-    PyObject *des = PyDict_GetItemWithError(header, str_deserialize);
+    PyObject *des = PyDict_GetItemWithError(header, cf->deserialize);
     if (des != Py_False && des != Py_True) {
         return PyErr_Occurred() ? NULL : NOT_VOUCHED; /* HD-3 */
     }
     int raw = des == Py_True; /* a raw byte string, materialised by every receiver (HD-9) */
-    PyObject *lengths = PyDict_GetItemWithError(header, str_lengths);
+    PyObject *lengths = PyDict_GetItemWithError(header, cf->lengths);
     if (lengths == NULL || !PyTuple_CheckExact(lengths)) {
         return PyErr_Occurred() ? NULL : NOT_VOUCHED; /* HD-4 */
     }
@@ -513,7 +661,7 @@ static PyObject *resolve(Build *b, PyObject *header, PyObject *findex, PyObject 
         total += n;
     }
     int compressed = 0;
-    PyObject *codecs = PyDict_GetItemWithError(header, str_compression);
+    PyObject *codecs = PyDict_GetItemWithError(header, cf->compression);
     if (codecs == NULL && PyErr_Occurred()) {
         return NULL;
     }
@@ -547,47 +695,44 @@ static PyObject *resolve(Build *b, PyObject *header, PyObject *findex, PyObject 
     if (compressed && (b->consuming || raw)) {
         return NOT_VOUCHED; /* decompressing is the Python paths' work */
     }
-    PyObject **items = &PyTuple_GET_ITEM(b->frames, 2 + index);
-    PyObject *views = PyTuple_New(count);
-    if (views == NULL) {
-        return NULL;
-    }
+    const Py_buffer *sizes = b->held->views + OFFLOAD_BASE + index;
     long long size = 0;
     int same = n_lengths == count; /* consuming: lengths are exactly the frames' sizes */
     for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *view = PyMemoryView_FromObject(items[i]);
-        if (view == NULL) {
-            Py_DECREF(views);
-            return NULL;
-        }
-        Py_ssize_t nbytes = PyMemoryView_GET_BUFFER(view)->len;
-        size += nbytes;
+        size += sizes[i].len;
         Py_ssize_t length = 0;
-        if (same && (!count_of(PyTuple_GET_ITEM(lengths, i), &length) || length != nbytes)) {
+        if (same && (!count_of(PyTuple_GET_ITEM(lengths, i), &length) || length != sizes[i].len)) {
             same = 0;
         }
-        PyTuple_SET_ITEM(views, i, view);
     }
     if (!compressed && total != size) {
-        Py_DECREF(views);
         return NOT_VOUCHED; /* CP-11 (and CP-6 for a consuming receiver) */
     }
-    PyObject *out;
     if (raw) {
         /* One whole frame is the value itself; anything to decompress or join is not ours. */
-        out = compressed || count != 1 || !same ? NOT_VOUCHED
-                                                 : Py_NewRef(PyTuple_GET_ITEM(views, 0));
-    } else if (!b->consuming) {
-        out = make_value(Offloaded_type, header, views);
-    } else if (!same) {
-        out = NOT_VOUCHED; /* frames to merge (CP-6): the Python paths do it */
+        if (count != 1 || !same) {
+            return NOT_VOUCHED;
+        }
+        return PyMemoryView_FromObject(PyTuple_GET_ITEM(b->frames, OFFLOAD_BASE + index));
+    }
+    if (b->consuming && !same) {
+        return NOT_VOUCHED; /* frames to merge (CP-6): the Python paths do it */
+    }
+    /* The header's values are not read from here on (see above). */
+    PyObject *views = frame_views(b, index, count);
+    if (views == NULL) {
+        return NULL;
+    }
+    PyObject *out;
+    if (!b->consuming) {
+        out = make_value(cf, OFFLOADED, header, views);
     } else {
         PyObject *serializer = PyDict_Copy(header);
         if (serializer == NULL) {
             Py_DECREF(views);
             return NULL;
         }
-        PyObject *keys[] = {str_count, str_deserialize, str_lengths, str_compression};
+        PyObject *keys[] = {cf->count, cf->deserialize, cf->lengths, cf->compression};
         for (int i = 0; i < 4; i++) {
             int has = PyDict_Contains(serializer, keys[i]);
             if (has < 0 || (has == 1 && PyDict_DelItem(serializer, keys[i]) < 0)) {
@@ -596,7 +741,7 @@ static PyObject *resolve(Build *b, PyObject *header, PyObject *findex, PyObject 
                 return NULL;
             }
         }
-        out = make_value(Materialized_type, serializer, views);
+        out = make_value(cf, MATERIALIZED, serializer, views);
         Py_DECREF(serializer);
     }
     Py_DECREF(views);
@@ -604,10 +749,10 @@ static PyObject *resolve(Build *b, PyObject *header, PyObject *findex, PyObject 
 }
 
 /* Which reserved key a key token is, or -1 (the tokens are shortest-form, as scan() checked). */
-static int reserved_token(const unsigned char *p, const unsigned char *end) {
+static int reserved_token(const Config *cf, const unsigned char *p, const unsigned char *end) {
     for (int i = 0; i < 3; i++) {
-        if ((size_t)(end - p) >= reserved_lens[i] &&
-            memcmp(p, reserved_tokens[i], reserved_lens[i]) == 0) {
+        if ((size_t)(end - p) >= cf->token_lens[i] &&
+            memcmp(p, cf->tokens[i], cf->token_lens[i]) == 0) {
             return i;
         }
     }
@@ -615,7 +760,7 @@ static int reserved_token(const unsigned char *p, const unsigned char *end) {
 }
 
 static PyObject *b_map(Build *b, uint64_t n) {
-    if (n > (uint64_t)(b->end - b->p) / 2 || b->depth >= MAX_DEPTH_CAP) {
+    if (n > (uint64_t)(b->end - b->p) / 2 || b->depth >= C_DEPTH_CAP) {
         return NOT_VOUCHED;
     }
     b->depth++;
@@ -625,16 +770,16 @@ static PyObject *b_map(Build *b, uint64_t n) {
 }
 
 static PyObject *b_map_entries(Build *b, uint64_t n) {
-    if (n == 3 && reserved_token(b->p, b->end) >= 0) {
+    if (n == 3 && reserved_token(b->cf, b->p, b->end) >= 0) {
         /* A placeholder (scan() checked its shape): its three values, in any key order. */
         PyObject *parts[3] = {NULL, NULL, NULL};
         PyObject *out = NOT_VOUCHED;
         for (int i = 0; i < 3; i++) {
-            int r = reserved_token(b->p, b->end);
+            int r = reserved_token(b->cf, b->p, b->end);
             if (r < 0 || parts[r] != NULL) {
                 goto done;
             }
-            b->p += reserved_lens[r];
+            b->p += b->cf->token_lens[r];
             PyObject *item = build_value(b);
             if (item == NULL || item == NOT_VOUCHED) {
                 out = item;
@@ -775,42 +920,20 @@ PyDoc_STRVAR(build_doc,
              "The message of a payload scan() vouched for, placeholders resolved; the frames\n"
              "must pass frames_ok(). NotImplemented when the Python paths must decide.");
 
-static PyObject *build(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    (void)module;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "build() takes exactly 3 arguments");
-        return NULL;
-    }
-    if (!require_configured()) {
-        return NULL;
-    }
-    int consuming = PyObject_IsTrue(args[2]);
-    if (consuming < 0) {
-        return NULL;
-    }
-    PyObject *frames = own_frames(args[1]);
-    if (frames == NULL || frames == Py_NotImplemented) {
-        return frames;
-    }
-    if (PyTuple_GET_SIZE(frames) < 2) {
-        Py_DECREF(frames);
-        Py_RETURN_NOTIMPLEMENTED;
-    }
-    Py_buffer view;
-    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
-        Py_DECREF(frames);
-        return NULL;
-    }
-    Py_ssize_t n_offload = PyTuple_GET_SIZE(frames) - 2;
+/* The message of the payload `body` (a held buffer of frame 1 or of its decompressed bytes),
+ * for the frames `frames` whose buffers `held` holds; NotImplemented when not vouched for. */
+static PyObject *build_held(const Config *cf, const Py_buffer *body, PyObject *frames,
+                            const Held *held, int consuming) {
+    Py_ssize_t n_offload = PyTuple_GET_SIZE(frames) - OFFLOAD_BASE;
     unsigned char *claims = (unsigned char *)PyMem_Calloc((size_t)n_offload + 1, 1);
     if (claims == NULL) {
-        PyBuffer_Release(&view);
-        Py_DECREF(frames);
         return PyErr_NoMemory();
     }
-    Build b = {(const unsigned char *)view.buf,
-               (const unsigned char *)view.buf + view.len,
+    Build b = {(const unsigned char *)body->buf,
+               (const unsigned char *)body->buf + body->len,
+               cf,
                frames,
+               held,
                claims,
                n_offload,
                0,
@@ -824,17 +947,100 @@ static PyObject *build(PyObject *module, PyObject *const *args, Py_ssize_t nargs
         out = NOT_VOUCHED;
     }
     PyMem_Free(claims);
-    PyBuffer_Release(&view);
-    Py_DECREF(frames);
     if (out == NOT_VOUCHED) {
         Py_RETURN_NOTIMPLEMENTED;
     }
     return out;
 }
 
-static int intern(PyObject **slot, const char *text) {
-    *slot = PyUnicode_InternFromString(text);
-    return *slot == NULL ? -1 : 0;
+static PyObject *build(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "build() takes exactly 3 arguments");
+        return NULL;
+    }
+    const Config *cf = config_of(module);
+    if (cf == NULL) {
+        return NULL;
+    }
+    int consuming = PyObject_IsTrue(args[2]);
+    if (consuming < 0) {
+        return NULL;
+    }
+    PyObject *frames = own_frames(args[1]);
+    if (frames == NULL || frames == Py_NotImplemented) {
+        return frames;
+    }
+    PyObject *out = Py_NotImplemented;
+    Held held;
+    int status = PyTuple_GET_SIZE(frames) < OFFLOAD_BASE
+                     ? 0
+                     : hold_frames(&PyTuple_GET_ITEM(frames, 0), PyTuple_GET_SIZE(frames), &held);
+    if (status <= 0) {
+        Py_DECREF(frames);
+        return status < 0 ? NULL : Py_NewRef(out);
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        out = NULL;
+    } else {
+        out = build_held(cf, &view, frames, &held, consuming);
+        PyBuffer_Release(&view);
+    }
+    release_frames(&held);
+    Py_DECREF(frames);
+    return out;
+}
+
+/* The layout of the package's value types, frozen and slotted dataclasses with the slots
+ * `header` and `frames` and nothing else: 1, with the slots' offsets; 0 for anything else.
+ * build() writes those slots directly, so a type without this layout is refused. */
+static int value_layout(PyObject *obj, Py_ssize_t *header_at, Py_ssize_t *frames_at) {
+    if (!PyType_Check(obj)) {
+        return 0;
+    }
+    PyTypeObject *type = (PyTypeObject *)obj;
+    Py_ssize_t size = (Py_ssize_t)(sizeof(PyObject) + 2 * sizeof(PyObject *));
+    if (!(type->tp_flags & Py_TPFLAGS_HEAPTYPE) || type->tp_base != &PyBaseObject_Type ||
+        type->tp_basicsize != size || type->tp_itemsize != 0 || type->tp_dictoffset != 0 ||
+        type->tp_weaklistoffset != 0 || type->tp_alloc != PyType_GenericAlloc ||
+        type->tp_dict == NULL) {
+        return 0;
+    }
+    const char *names[2] = {"header", "frames"};
+    Py_ssize_t *offsets[2] = {header_at, frames_at};
+    for (int i = 0; i < 2; i++) {
+        PyObject *slot = PyDict_GetItemString(type->tp_dict, names[i]);
+        if (slot == NULL || !Py_IS_TYPE(slot, &PyMemberDescr_Type) ||
+            PyDescr_TYPE(slot) != type) {
+            return 0;
+        }
+        const PyMemberDef *member = ((PyMemberDescrObject *)slot)->d_member;
+        if (member->type != Py_T_OBJECT_EX || member->offset < (Py_ssize_t)sizeof(PyObject) ||
+            member->offset > size - (Py_ssize_t)sizeof(PyObject *) ||
+            member->offset % (Py_ssize_t)sizeof(PyObject *) != 0) {
+            return 0;
+        }
+        *offsets[i] = member->offset;
+    }
+    return *header_at != *frames_at;
+}
+
+/* 1 when two configurations are the same. */
+static int same_config(const Config *a, const Config *b) {
+    if (a->types[0] != b->types[0] || a->types[1] != b->types[1] ||
+        a->prelude_int_bytes != b->prelude_int_bytes ||
+        memcmp(a->tokens, b->tokens, sizeof a->tokens) != 0 ||
+        memcmp(a->token_lens, b->token_lens, sizeof a->token_lens) != 0) {
+        return 0;
+    }
+    PyObject *const x[4] = {a->lengths, a->compression, a->count, a->deserialize};
+    PyObject *const y[4] = {b->lengths, b->compression, b->count, b->deserialize};
+    for (int i = 0; i < 4; i++) {
+        if (PyUnicode_Compare(x[i], y[i]) != 0) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 PyDoc_STRVAR(configure_doc,
@@ -842,16 +1048,37 @@ PyDoc_STRVAR(configure_doc,
              "          prelude_int_bytes, /) -> None\n\n"
              "The value types build() makes and the wire facts of daskwire.constants:\n"
              "RESERVED_KEYS, TRANSPORT_KEYS (lengths, compression, count, deserialize) and\n"
-             "PRELUDE_INT_BYTES. Called once by daskwire.accel, before any other function.");
+             "PRELUDE_INT_BYTES. Called by daskwire.accel, before any other function. The\n"
+             "types must have the layout of daskwire's Offloaded and Materialized. Every\n"
+             "argument is checked before anything is set; a module object is configured\n"
+             "once, and a later call with other values raises RuntimeError.");
 
 static PyObject *configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    (void)module;
-    if (nargs != 5 || !PyType_Check(args[0]) || !PyType_Check(args[1]) ||
-        !PyTuple_CheckExact(args[2]) || PyTuple_GET_SIZE(args[2]) != 3 ||
+    State *st = (State *)PyModule_GetState(module);
+    if (st == NULL) {
+        return NULL;
+    }
+    if (nargs != 5 || !PyTuple_CheckExact(args[2]) || PyTuple_GET_SIZE(args[2]) != 3 ||
         !PyTuple_CheckExact(args[3]) || PyTuple_GET_SIZE(args[3]) != 4) {
         PyErr_SetString(PyExc_TypeError,
                         "configure() takes two types, three reserved keys, four transport "
                         "keys and the prelude integer width");
+        return NULL;
+    }
+    /* Everything is checked into `c` first; the module's state changes in one step. */
+    Config c;
+    memset(&c, 0, sizeof c);
+    for (int i = 0; i < 2; i++) {
+        if (!value_layout(args[i], &c.header_at[i], &c.frames_at[i])) {
+            PyErr_SetString(PyExc_TypeError,
+                            "configure() takes daskwire's value types: frozen dataclasses "
+                            "with the slots header and frames and nothing else");
+            return NULL;
+        }
+        c.types[i] = args[i];
+    }
+    if (c.types[OFFLOADED] == c.types[MATERIALIZED]) {
+        PyErr_SetString(PyExc_TypeError, "configure() takes two different value types");
         return NULL;
     }
     long long width = PyLong_AsLongLong(args[4]);
@@ -862,44 +1089,58 @@ static PyObject *configure(PyObject *module, PyObject *const *args, Py_ssize_t n
         PyErr_SetString(PyExc_ValueError, "the prelude integer width is 1 to 8 bytes");
         return NULL;
     }
+    c.prelude_int_bytes = width;
     for (int i = 0; i < 3; i++) {
         PyObject *key = PyTuple_GET_ITEM(args[2], i);
         Py_ssize_t n;
-        const char *text = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, &n) : NULL;
+        const char *text = PyUnicode_CheckExact(key) ? PyUnicode_AsUTF8AndSize(key, &n) : NULL;
         if (text == NULL || n >= TOKEN_MAX) {
             PyErr_Clear();
             PyErr_SetString(PyExc_ValueError, "a reserved key must be a str of under 32 bytes");
             return NULL;
         }
-        reserved_tokens[i][0] = (unsigned char)(0xa0 | n); /* fixstr */
-        memcpy(reserved_tokens[i] + 1, text, (size_t)n);
-        reserved_lens[i] = (size_t)n + 1;
-        if (PyUnicode_GET_LENGTH(key) > reserved_longest) {
-            reserved_longest = PyUnicode_GET_LENGTH(key);
+        c.tokens[i][0] = (unsigned char)(0xa0 | n); /* fixstr */
+        memcpy(c.tokens[i] + 1, text, (size_t)n);
+        c.token_lens[i] = (size_t)n + 1;
+        for (int j = 0; j < i; j++) {
+            if (c.token_lens[j] == c.token_lens[i] &&
+                memcmp(c.tokens[j], c.tokens[i], c.token_lens[i]) == 0) {
+                PyErr_SetString(PyExc_ValueError, "the reserved keys must differ");
+                return NULL;
+            }
+        }
+        if (PyUnicode_GET_LENGTH(key) > c.longest) {
+            c.longest = PyUnicode_GET_LENGTH(key);
         }
     }
-    PyObject **slots[4] = {&str_lengths, &str_compression, &str_count, &str_deserialize};
+    PyObject **keys[4] = {&c.lengths, &c.compression, &c.count, &c.deserialize};
     for (int i = 0; i < 4; i++) {
         PyObject *key = PyTuple_GET_ITEM(args[3], i);
         if (!PyUnicode_CheckExact(key)) {
             PyErr_SetString(PyExc_TypeError, "transport keys are str");
             return NULL;
         }
-        Py_INCREF(key);
-        Py_XSETREF(*slots[i], key);
+        *keys[i] = key; /* borrowed until the swap below */
     }
-    prelude_int_bytes = width;
-    Py_INCREF(args[0]);
-    Py_INCREF(args[1]);
-    Py_XSETREF(Offloaded_type, args[0]);
-    Py_XSETREF(Materialized_type, args[1]);
-    configured = 1;
+    if (st->configured) {
+        /* Code that runs during a call (a finalizer) must not change what the call uses, so
+         * the configuration is never replaced; repeating it is harmless. */
+        if (same_config(&st->c, &c)) {
+            Py_RETURN_NONE;
+        }
+        PyErr_SetString(PyExc_RuntimeError,
+                        "daskwire._scan is configured already, with other values; a module "
+                        "object is configured once (each copy of the package has its own)");
+        return NULL;
+    }
+    PyObject *refs[6] = {c.types[0], c.types[1], c.lengths, c.compression, c.count,
+                         c.deserialize};
+    for (int i = 0; i < 6; i++) {
+        Py_INCREF(refs[i]);
+    }
+    st->c = c;
+    st->configured = 1;
     Py_RETURN_NONE;
-}
-
-static int init_strings(void) {
-    /* The value types' attribute names (the transport keys come from configure()). */
-    return intern(&str_header, "header") | intern(&str_frames, "frames");
 }
 
 /* ---- pack: frame 1 of a message, straight from its Python values ----------------------
@@ -911,13 +1152,20 @@ static int init_strings(void) {
  * a reserved key (PH-11), nesting past max_depth (PL-11), an int outside msgpack (CE-11), a
  * bin over `threshold` outside a header (the walk offloads it, HD-10), an offloaded value in
  * a header, an Offloaded header the walk would refuse (CE-12), or a Materialized value that
- * needs splitting, compressing (materialize false) or has transport keys (CE-13). The
- * bytes are those msgpack-python's packer writes for the walked tree, byte for byte. */
+ * needs splitting, compressing (materialize false) or has transport keys (CE-13), and
+ * nesting deeper than C_DEPTH_CAP. The bytes are those msgpack-python's packer writes for
+ * the walked tree, byte for byte.
+ *
+ * Python code can run while packing: the frame tuple of a raw byte string (pack_raw) is an
+ * allocation, which can start a collection, whose finalizers can change the containers
+ * being packed. So each item is held while it is packed, a list's size is checked before
+ * each item and a dict's after its entries, and a change steps aside. */
 
 typedef struct {
     unsigned char *buf;
     size_t len;
     size_t cap;
+    const Config *cf;
     PyObject *frames;
     Py_ssize_t max_depth;
     Py_ssize_t shard_size;
@@ -1079,7 +1327,7 @@ static Py_ssize_t frame_size(PyObject *frame) {
 
 static int pack_obj(Pack *k, PyObject *obj, Py_ssize_t depth, int in_header);
 
-static int is_reserved_str(PyObject *key) {
+static int is_reserved_str(const Config *cf, PyObject *key) {
     Py_ssize_t n;
     const char *text = PyUnicode_AsUTF8AndSize(key, &n);
     if (text == NULL) {
@@ -1087,7 +1335,7 @@ static int is_reserved_str(PyObject *key) {
         return 0; /* packing the key bails on it */
     }
     for (int i = 0; i < 3; i++) {
-        if ((size_t)n + 1 == reserved_lens[i] && memcmp(text, reserved_tokens[i] + 1, n) == 0) {
+        if ((size_t)n + 1 == cf->token_lens[i] && memcmp(text, cf->tokens[i] + 1, n) == 0) {
             return 1;
         }
     }
@@ -1131,8 +1379,8 @@ static int pack_dict(Pack *k, PyObject *dict, Py_ssize_t depth, int in_header,
     Py_ssize_t pos = 0, written = 0;
     while (status == 0 && PyDict_Next(dict, &pos, &key, &item)) {
         written++;
-        if (PyUnicode_CheckExact(key) && PyUnicode_GET_LENGTH(key) <= reserved_longest &&
-            is_reserved_str(key)) {
+        if (PyUnicode_CheckExact(key) && PyUnicode_GET_LENGTH(key) <= k->cf->longest &&
+            is_reserved_str(k->cf, key)) {
             return PACK_BAIL; /* PH-11 */
         }
         Py_INCREF(key);
@@ -1144,7 +1392,7 @@ static int pack_dict(Pack *k, PyObject *dict, Py_ssize_t depth, int in_header,
         Py_DECREF(key);
         Py_DECREF(item);
     }
-    /* No Python code runs while packing, so the dict cannot change; checked all the same. */
+    /* A finalizer may have changed the dict while its entries were packed (see above). */
     return status == 0 && (written != size || PyDict_GET_SIZE(dict) != size) ? PACK_BAIL
                                                                              : status;
 }
@@ -1156,7 +1404,7 @@ static int plain_key(PyObject *key, int level) {
         key == Py_None) {
         return 1;
     }
-    if (!PyTuple_CheckExact(key) || level > MAX_DEPTH_CAP) {
+    if (!PyTuple_CheckExact(key) || level > C_DEPTH_CAP) {
         return 0;
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(key); i++) {
@@ -1205,17 +1453,17 @@ static int append_frames(Pack *k, PyObject *frames) {
 /* The placeholder's first two keys' worth: the map head and `_$header`. */
 static int placeholder_head(Pack *k) {
     int status = put_head(k, 0x83, 0, 0);
-    return status ? status : put(k, reserved_tokens[0], reserved_lens[0]);
+    return status ? status : put(k, k->cf->tokens[0], k->cf->token_lens[0]);
 }
 
 /* `_$findex` and `_$fcount`, closing the placeholder. */
 static int placeholder_tail(Pack *k, Py_ssize_t index, Py_ssize_t count) {
-    int status = put(k, reserved_tokens[1], reserved_lens[1]);
+    int status = put(k, k->cf->tokens[1], k->cf->token_lens[1]);
     if (status == 0) {
         status = put_uint(k, (uint64_t)index);
     }
     if (status == 0) {
-        status = put(k, reserved_tokens[2], reserved_lens[2]);
+        status = put(k, k->cf->tokens[2], k->cf->token_lens[2]);
     }
     return status ? status : put_uint(k, (uint64_t)count);
 }
@@ -1243,13 +1491,13 @@ static int pack_placeholder(Pack *k, PyObject *header, int keys, PyObject *frame
                                           : put_map_len(k, (uint64_t)extra);
     }
     if (status == 0 && (keys & T_LENGTHS)) {
-        status = put_str(k, str_lengths);
+        status = put_str(k, k->cf->lengths);
         if (status == 0) {
             status = put_sizes(k, frames, depth + 2);
         }
     }
     if (status == 0 && (keys & T_COMPRESSION)) {
-        status = put_str(k, str_compression);
+        status = put_str(k, k->cf->compression);
         if (status == 0) {
             status = depth + 2 > k->max_depth ? PACK_BAIL : put_array_len(k, (uint64_t)n);
         }
@@ -1258,13 +1506,13 @@ static int pack_placeholder(Pack *k, PyObject *header, int keys, PyObject *frame
         }
     }
     if (status == 0 && (keys & T_COUNT)) {
-        status = put_str(k, str_count);
+        status = put_str(k, k->cf->count);
         if (status == 0) {
             status = put_uint(k, (uint64_t)n);
         }
     }
     if (status == 0 && (keys & T_DESERIALIZE)) {
-        status = put_str(k, str_deserialize);
+        status = put_str(k, k->cf->deserialize);
         if (status == 0) {
             status = put_head(k, deserialize ? 0xc3 : 0xc2, 0, 0);
         }
@@ -1275,19 +1523,32 @@ static int pack_placeholder(Pack *k, PyObject *header, int keys, PyObject *frame
     return status == 0 ? append_frames(k, frames) : status;
 }
 
-static int pack_materialized(Pack *k, PyObject *value, Py_ssize_t depth) {
-    PyObject *header = PyObject_GetAttr(value, str_header);
-    PyObject *frames = header ? PyObject_GetAttr(value, str_frames) : NULL;
-    int status = -1;
-    if (frames == NULL) {
-        goto done;
+/* The header and frames of an Offloaded or Materialized (`which`), held (new references);
+ * 0 when a slot is empty (a value made without __init__): the walk decides. */
+static int value_slots(const Config *cf, int which, PyObject *value, PyObject **header,
+                       PyObject **frames) {
+    PyObject *h = SLOT(value, cf->header_at[which]);
+    PyObject *f = SLOT(value, cf->frames_at[which]);
+    if (h == NULL || f == NULL) {
+        return 0;
     }
-    status = PACK_BAIL;
+    *header = Py_NewRef(h);
+    *frames = Py_NewRef(f);
+    return 1;
+}
+
+static int pack_materialized(Pack *k, PyObject *value, Py_ssize_t depth) {
+    const Config *cf = k->cf;
+    PyObject *header, *frames;
+    if (!value_slots(cf, MATERIALIZED, value, &header, &frames)) {
+        return PACK_BAIL;
+    }
+    int status = PACK_BAIL;
     if (!k->materialize || !PyDict_CheckExact(header) || !PyTuple_CheckExact(frames) ||
         depth + 1 > k->max_depth || !plain_keys(header)) {
         goto done;
     }
-    PyObject *keys[] = {str_count, str_deserialize, str_lengths, str_compression};
+    PyObject *keys[] = {cf->count, cf->deserialize, cf->lengths, cf->compression};
     for (int i = 0; i < 4; i++) {
         int has = PyDict_Contains(header, keys[i]);
         if (has != 0) {
@@ -1305,8 +1566,8 @@ static int pack_materialized(Pack *k, PyObject *value, Py_ssize_t depth) {
     status = pack_placeholder(k, header, T_LENGTHS | T_COMPRESSION | T_COUNT | T_DESERIALIZE,
                               frames, 0, depth);
 done:
-    Py_XDECREF(header);
-    Py_XDECREF(frames);
+    Py_DECREF(header);
+    Py_DECREF(frames);
     return status;
 }
 
@@ -1314,22 +1575,23 @@ done:
  * lacks appended as the walk appends them (lengths, count, deserialize), after the checks of
  * CE-12. A header the walk would refuse takes the walk, which raises the error. */
 static int pack_offloaded(Pack *k, PyObject *value, Py_ssize_t depth) {
-    PyObject *header = PyObject_GetAttr(value, str_header);
-    PyObject *frames = header ? PyObject_GetAttr(value, str_frames) : NULL;
-    int status = -1;
-    if (frames == NULL) {
-        goto done;
+    const Config *cf = k->cf;
+    PyObject *header, *frames;
+    if (!value_slots(cf, OFFLOADED, value, &header, &frames)) {
+        return PACK_BAIL;
     }
-    status = PACK_BAIL;
+    int status = PACK_BAIL;
     if (!PyDict_CheckExact(header) || !PyTuple_CheckExact(frames) || !plain_keys(header)) {
         goto done;
     }
     Py_ssize_t n = PyTuple_GET_SIZE(frames);
-    /* Plain keys: these lookups run no Python code, so the values stay the header's. */
-    PyObject *count = PyDict_GetItemWithError(header, str_count);
-    PyObject *deserialize = PyDict_GetItemWithError(header, str_deserialize);
-    PyObject *lengths = PyDict_GetItemWithError(header, str_lengths);
-    PyObject *codecs = PyDict_GetItemWithError(header, str_compression);
+    /* Plain keys: these lookups run no Python code, and nothing allocates until the values
+     * are no longer needed (pack_placeholder packs the header, but allocates nothing inside a
+     * header), so the borrowed values stay the header's. */
+    PyObject *count = PyDict_GetItemWithError(header, cf->count);
+    PyObject *deserialize = PyDict_GetItemWithError(header, cf->deserialize);
+    PyObject *lengths = PyDict_GetItemWithError(header, cf->lengths);
+    PyObject *codecs = PyDict_GetItemWithError(header, cf->compression);
     if (PyErr_Occurred()) {
         status = -1;
         goto done;
@@ -1386,8 +1648,8 @@ static int pack_offloaded(Pack *k, PyObject *value, Py_ssize_t depth) {
                   (deserialize == NULL ? T_DESERIALIZE : 0);
     status = pack_placeholder(k, header, missing, frames, 0, depth);
 done:
-    Py_XDECREF(header);
-    Py_XDECREF(frames);
+    Py_DECREF(header);
+    Py_DECREF(frames);
     return status;
 }
 
@@ -1439,7 +1701,7 @@ static int pack_obj(Pack *k, PyObject *obj, Py_ssize_t depth, int in_header) {
         int status = put_array_len(k, (uint64_t)n);
         for (Py_ssize_t i = 0; i < n && status == 0; i++) {
             if (PySequence_Fast_GET_SIZE(obj) != n) {
-                return PACK_BAIL; /* cannot happen: no Python code runs while packing */
+                return PACK_BAIL; /* a finalizer changed the list (see above) */
             }
             PyObject *item = PySequence_Fast_GET_ITEM(obj, i);
             Py_INCREF(item);
@@ -1459,10 +1721,10 @@ static int pack_obj(Pack *k, PyObject *obj, Py_ssize_t depth, int in_header) {
         PyBuffer_Release(&view);
         return status;
     }
-    if ((PyObject *)type == Offloaded_type && !in_header) {
+    if ((PyObject *)type == k->cf->types[OFFLOADED] && !in_header) {
         return depth > k->max_depth ? PACK_BAIL : pack_offloaded(k, obj, depth);
     }
-    if ((PyObject *)type == Materialized_type && !in_header) {
+    if ((PyObject *)type == k->cf->types[MATERIALIZED] && !in_header) {
         return depth > k->max_depth ? PACK_BAIL : pack_materialized(k, obj, depth);
     }
     return PACK_BAIL; /* Float32, subclasses, other types: the walk decides */
@@ -1475,19 +1737,20 @@ PyDoc_STRVAR(pack_doc,
              "NotImplemented when the exact walk must decide (the list is then spoiled).");
 
 static PyObject *pack(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    (void)module;
     if (nargs != 6 || !PyList_CheckExact(args[1])) {
         PyErr_SetString(PyExc_TypeError, "pack() takes 6 arguments; frames is a list");
         return NULL;
     }
-    if (!require_configured()) {
+    const Config *cf = config_of(module);
+    if (cf == NULL) {
         return NULL;
     }
-    Pack k = {NULL, 0, 0, args[1], 0, 0, 0, 0};
+    Pack k = {NULL, 0, 0, cf, args[1], 0, 0, 0, 0};
     k.max_depth = parse_depth(args[2]);
     if (k.max_depth < 0) {
         return NULL;
     }
+    k.max_depth = walk_depth(k.max_depth);
     Py_ssize_t *sizes[2] = {&k.shard_size, &k.threshold};
     for (int i = 0; i < 2; i++) {
         *sizes[i] = PyLong_AsSsize_t(args[3 + i]);
@@ -1527,10 +1790,12 @@ PyDoc_STRVAR(scan_doc,
              "max_bin < 0 means no bin length limit.");
 
 /* The placeholder count of a vouched payload, or BAIL. */
-static Py_ssize_t scan_buffer(const Py_buffer *view, Py_ssize_t max_depth, long long max_bin) {
+static Py_ssize_t scan_buffer(const Config *cf, const Py_buffer *view, Py_ssize_t max_depth,
+                              long long max_bin) {
     Scan s = {(const unsigned char *)view->buf,
               (const unsigned char *)view->buf + view->len,
-              max_depth,
+              cf,
+              walk_depth(max_depth),
               max_bin,
               0,
               NULL,
@@ -1549,8 +1814,8 @@ static Py_ssize_t scan_buffer(const Py_buffer *view, Py_ssize_t max_depth, long 
 }
 
 static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    (void)module;
-    if (!require_configured()) {
+    const Config *cf = config_of(module);
+    if (cf == NULL) {
         return NULL;
     }
     if (nargs != 3) {
@@ -1573,7 +1838,7 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
-    Py_ssize_t result = scan_buffer(&view, max_depth, max_bin);
+    Py_ssize_t result = scan_buffer(cf, &view, max_depth, max_bin);
     PyBuffer_Release(&view);
     return PyLong_FromSsize_t(result);
 }
@@ -1602,56 +1867,9 @@ static int parse_limits(PyObject *const *args, long long limit[3]) {
     return 0;
 }
 
-/* 1 when `seq` is a list or tuple of flat byte frames within the limits of layer 1. */
-static int check_frames(PyObject *seq, const long long limit[3]) {
-    if (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq)) {
-        return 0;
-    }
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
-    PyObject **items = PySequence_Fast_ITEMS(seq);
-    if (count < 2 || count > limit[0]) {
-        return 0;
-    }
-    /* The prelude: the count and one length per frame (WF-1). */
-    long long total = prelude_int_bytes * ((long long)count + 1);
-    if (total > limit[2]) {
-        return 0;
-    }
-    for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *frame = items[i];
-        Py_ssize_t size;
-        if (PyBytes_CheckExact(frame)) {
-            size = PyBytes_GET_SIZE(frame);
-        } else if (PyByteArray_CheckExact(frame)) {
-            size = PyByteArray_GET_SIZE(frame);
-        } else if (PyMemoryView_Check(frame)) {
-            /* Asking for the buffer also refuses a released view. */
-            Py_buffer view;
-            if (PyObject_GetBuffer(frame, &view, PyBUF_RECORDS_RO) < 0) {
-                PyErr_Clear();
-                return 0;
-            }
-            int flat = view.ndim == 1 && view.itemsize == 1 && view.format != NULL &&
-                       strcmp(view.format, "B") == 0 && PyBuffer_IsContiguous(&view, 'C');
-            size = view.len;
-            PyBuffer_Release(&view);
-            if (!flat) {
-                return 0;
-            }
-        } else {
-            return 0;
-        }
-        if (size > limit[1] || size > limit[2] - total) {
-            return 0;
-        }
-        total += size;
-    }
-    return 1;
-}
-
 static PyObject *frames_ok(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    (void)module;
-    if (!require_configured()) {
+    const Config *cf = config_of(module);
+    if (cf == NULL) {
         return NULL;
     }
     if (nargs != 4) {
@@ -1662,7 +1880,22 @@ static PyObject *frames_ok(PyObject *module, PyObject *const *args, Py_ssize_t n
     if (parse_limits(args + 1, limit) < 0) {
         return NULL;
     }
-    return PyBool_FromLong(check_frames(args[0], limit));
+    PyObject *seq = args[0];
+    if (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq)) {
+        Py_RETURN_FALSE;
+    }
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    if (count < 2 || count > limit[0]) {
+        Py_RETURN_FALSE;
+    }
+    Held held;
+    int status = hold_frames(PySequence_Fast_ITEMS(seq), count, &held);
+    if (status <= 0) {
+        return status < 0 ? NULL : Py_NewRef(Py_False);
+    }
+    int ok = within_limits(&held, count, limit, cf->prelude_int_bytes);
+    release_frames(&held);
+    return PyBool_FromLong(ok);
 }
 
 PyDoc_STRVAR(decode_doc,
@@ -1672,7 +1905,8 @@ PyDoc_STRVAR(decode_doc,
              "NotImplemented when the Python paths must decide.");
 
 static PyObject *decode(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    if (!require_configured()) {
+    const Config *cf = config_of(module);
+    if (cf == NULL) {
         return NULL;
     }
     if (nargs != 6) {
@@ -1691,34 +1925,35 @@ static PyObject *decode(PyObject *module, PyObject *const *args, Py_ssize_t narg
     if (consuming < 0) {
         return NULL;
     }
-    /* Arguments are read; from here on no Python code runs until build(), and build() works
-     * on this own tuple of the frames. */
+    /* An own tuple of the frames (making it may run a finalizer, which then sees only the
+     * caller's list); its buffers are held from the limit checks to the build. */
     PyObject *frames = own_frames(args[0]);
     if (frames == NULL || frames == Py_NotImplemented) {
         return frames;
     }
-    PyObject *out = NULL;
-    PyObject *head = PyTuple_GET_SIZE(frames) ? PyTuple_GET_ITEM(frames, 0) : NULL;
-    if (!check_frames(frames, limit) || !PyBytes_CheckExact(head) ||
+    Py_ssize_t count = PyTuple_GET_SIZE(frames);
+    PyObject *head = count ? PyTuple_GET_ITEM(frames, 0) : NULL;
+    if (count < 2 || count > limit[0] || !PyBytes_CheckExact(head) ||
         PyBytes_GET_SIZE(head) != 0) {
-        /* Not flat frames in the limits, or frame 0 to read: the Python path does it. */
-        out = Py_NewRef(Py_NotImplemented);
-        goto done;
+        /* Too few or too many frames, or frame 0 to read: the Python path does it. */
+        Py_DECREF(frames);
+        Py_RETURN_NOTIMPLEMENTED;
     }
-    PyObject *body = PyTuple_GET_ITEM(frames, 1);
-    Py_buffer view;
-    if (PyObject_GetBuffer(body, &view, PyBUF_SIMPLE) < 0) {
-        goto done;
+    Held held;
+    int status = hold_frames(&PyTuple_GET_ITEM(frames, 0), count, &held);
+    if (status <= 0) {
+        Py_DECREF(frames);
+        return status < 0 ? NULL : Py_NewRef(Py_NotImplemented);
     }
-    Py_ssize_t placeholders = scan_buffer(&view, max_depth, -1);
-    PyBuffer_Release(&view);
-    if (placeholders < 0) {
-        out = Py_NewRef(Py_NotImplemented);
-        goto done;
+    PyObject *out = Py_NotImplemented;
+    const Py_buffer *body = &held.views[1];
+    if (within_limits(&held, count, limit, cf->prelude_int_bytes) &&
+        scan_buffer(cf, body, max_depth, -1) >= 0) {
+        out = build_held(cf, body, frames, &held, consuming);
+    } else {
+        Py_INCREF(out); /* not flat frames in the limits, or not a vouched payload */
     }
-    PyObject *build_args[3] = {body, frames, consuming ? Py_True : Py_False};
-    out = build(module, build_args, 3);
-done:
+    release_frames(&held);
     Py_DECREF(frames);
     return out;
 }
@@ -1733,21 +1968,52 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {
+static int traverse_module(PyObject *module, visitproc visit, void *arg) {
+    State *st = (State *)PyModule_GetState(module);
+    if (st != NULL && st->configured) {
+        Py_VISIT(st->c.types[OFFLOADED]);
+        Py_VISIT(st->c.types[MATERIALIZED]);
+    }
+    return 0;
+}
+
+static int clear_module(PyObject *module) {
+    State *st = (State *)PyModule_GetState(module);
+    if (st != NULL && st->configured) {
+        st->configured = 0;
+        Py_CLEAR(st->c.types[OFFLOADED]);
+        Py_CLEAR(st->c.types[MATERIALIZED]);
+        Py_CLEAR(st->c.lengths);
+        Py_CLEAR(st->c.compression);
+        Py_CLEAR(st->c.count);
+        Py_CLEAR(st->c.deserialize);
+    }
+    return 0;
+}
+
+static void free_module(void *module) { clear_module((PyObject *)module); }
+
+static int exec_module(PyObject *module) {
+    return PyModule_AddIntConstant(module, "DEPTH_CAP", C_DEPTH_CAP);
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, (void *)exec_module},
+    {0, NULL},
+};
+
+/* Multi-phase initialisation: each import of the module makes a new module object, with its
+ * own state (zeroed: not configured). */
+static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
     "daskwire._scan",
     "The reference codec's compiled fast path: vouch or step aside (see _scan.c).",
-    -1,
+    sizeof(State),
     methods,
-    NULL,
-    NULL,
-    NULL,
-    NULL,
+    module_slots,
+    traverse_module,
+    clear_module,
+    free_module,
 };
 
-PyMODINIT_FUNC PyInit__scan(void) {
-    if (init_strings() < 0) {
-        return NULL;
-    }
-    return PyModule_Create(&module);
-}
+PyMODINIT_FUNC PyInit__scan(void) { return PyModuleDef_Init(&module_def); }

@@ -5,6 +5,9 @@ from typing import Any
 
 from .model import Buffer
 
+#: The deepest nesting the compiled paths walk; they leave deeper messages to the exact path.
+DEPTH_CAP: int
+
 def scan(data: Buffer, max_depth: int, max_bin: int, /) -> int: ...
 def frames_ok(
     frames: object, max_frames: int, max_frame_bytes: int, max_message_bytes: int, /
