@@ -2,7 +2,8 @@
 # The project's test command (README): set up, then lint, types, vectors, every test with
 # coverage (with the C extension on, then the codec's tests with it off), the C extension
 # under sanitizers, the conformance suite against the reference (in process and over stdio)
-# and the Rust example, the spec site, and benchmark smokes. Stops at the first failure.
+# and the Rust example, whose results the spec site shows, the spec site, and benchmark
+# smokes. Stops at the first failure.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -46,6 +47,16 @@ step rust-format cargo fmt --manifest-path examples/rust/Cargo.toml --check
 step rust-lint cargo clippy --manifest-path examples/rust/Cargo.toml --locked --all-targets -- -D warnings
 step rust-test cargo test --manifest-path examples/rust/Cargo.toml --locked
 step rust-build cargo build --manifest-path examples/rust/Cargo.toml --locked --release
+# The conformance suite: no baselines; every required vector must pass.
+step check-stdio daskwire check --json-report reports/reference-stdio.json
+step check-inprocess daskwire check --python daskwire_conformance.testee:ReferenceTestee \
+    --json-report reports/reference-in-process.json
+step check-rust daskwire check --json-report reports/rust-example.json -- "$RUST_BIN"
+# The site's Implementations page shows the results kept in spec/implementations/. They are
+# recorded from the checks above, and the step fails when they change: review, then commit.
+step results daskwire spec results --fail-on-change \
+    reports/reference-stdio.json reports/rust-example.json
+# pytest saves screenshots of key pages of the site to reports/screenshots/.
 step pytest coverage run -m pytest
 # The codec again with the C extension off: its exact, pure-Python paths alone (accel.py).
 # The fuzzers already compare both paths above, so they run a quarter of their budget here;
@@ -56,12 +67,6 @@ step pytest-pure env DASKWIRE_PURE_PYTHON=1 DASKWIRE_FUZZ_SCALE=0.25 coverage ru
 step c-sanitizers bash scripts/sanitize.sh
 # Branch coverage of the reference codec (coverage's source is reference/daskwire).
 step coverage coverage report --fail-under=95
-# The conformance suite: no baselines; every required vector must pass.
-step check-stdio daskwire check --json-report reports/reference-stdio.json
-step check-inprocess daskwire check --python daskwire_conformance.testee:ReferenceTestee \
-    --json-report reports/reference-in-process.json
-step check-rust daskwire check --json-report reports/rust-example.json -- "$RUST_BIN"
-# The site renders reports/ as its implementations page, so it is built after the checks.
 step spec daskwire spec build --site-dir "$site_dir"
 step bench-smoke python bench/bench_reference.py --quick
 step bench-dask-smoke python bench/bench_dask.py --quick

@@ -80,11 +80,12 @@ def _dev_addr(text: str) -> str:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `daskwire spec build` and `daskwire spec serve`."""
+    """Add `daskwire spec build`, `daskwire spec results` and `daskwire spec serve`."""
     parser = subparsers.add_parser(
         "spec",
-        help="build or serve the spec site",
-        description="Build or serve the spec site (mkdocs; needs the `docs` extra).",
+        help="build or serve the spec site, record results for it",
+        description="Build or serve the spec site (mkdocs; needs the `docs` extra), or record "
+        "conformance results for its Implementations page.",
     )
     actions = parser.add_subparsers(dest="spec_action", metavar="ACTION")
     actions.required = True
@@ -108,6 +109,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="do not fail on warnings",
     )
     build.set_defaults(func=_run_build)
+    results = actions.add_parser(
+        "results",
+        help="record `daskwire check --json-report` files for the Implementations page",
+        description="Record the results of `daskwire check --json-report` runs in "
+        "spec/implementations/<report name>.json, which the Implementations page shows. A file "
+        "is rewritten only when its results change, and then carries the date of the run and "
+        "the commit it ran on. Exit 0: recorded; 1: a report is unusable, or with "
+        "--fail-on-change, a file changed; 2: usage error.",
+    )
+    results.add_argument("reports", nargs="+", type=Path, metavar="REPORT", help="a JSON report")
+    results.add_argument(
+        "--into",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the folder to write to (default: spec/implementations/ of the source checkout)",
+    )
+    results.add_argument(
+        "--fail-on-change",
+        action="store_true",
+        help="exit 1 when a file changed, so that new results get reviewed and committed",
+    )
+    results.set_defaults(func=_run_results)
     serve = actions.add_parser(
         "serve",
         help="serve the site with live reload (warnings do not stop it)",
@@ -128,6 +152,35 @@ def _run_build(args: argparse.Namespace) -> int:
     site_dir: Path | None = args.site_dir
     strict: bool = args.strict
     return build_site(site_dir=site_dir, strict=strict)
+
+
+def _run_results(args: argparse.Namespace) -> int:
+    from daskwire_conformance.site.implementations import RESULTS_DIR, record_results
+
+    reports: list[Path] = args.reports
+    into: Path | None = args.into
+    if into is None:
+        source = find_source()
+        if source is None or source.packaged:
+            return _fail(
+                "the spec of an installed kit is read-only; name the folder with --into",
+                EXIT_USAGE,
+            )
+        into = source.spec_dir / RESULTS_DIR
+    missing = [str(p) for p in reports if not p.is_file()]
+    if missing:
+        return _fail(f"no such report: {', '.join(missing)}", EXIT_USAGE)
+    try:
+        written = record_results(reports, into)
+    except ValueError as exc:  # also json.JSONDecodeError
+        return _fail(str(exc))
+    for path, changed in written:
+        state = "updated: review and commit it" if changed else "unchanged"
+        print(f"daskwire spec: {path}: {state}", file=sys.stderr)
+    fail_on_change: bool = args.fail_on_change
+    if fail_on_change and any(changed for _, changed in written):
+        return _fail("recorded results changed (--fail-on-change)")
+    return EXIT_OK
 
 
 def _run_serve(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
 
+from daskwire_conformance.common.data import vectors_dir
 from daskwire_conformance.common.requirements import (
     GENERATED_DIR,
     ID_PATTERN,
@@ -27,9 +28,10 @@ from daskwire_conformance.common.requirements import (
 )
 from daskwire_conformance.site.implementations import (
     IMPLEMENTATIONS_PAGE,
+    RESULTS_DIR,
     implementations_page,
-    load_reports,
-    reports_dir,
+    load_results,
+    suite_state,
 )
 from daskwire_conformance.site.words import counted
 
@@ -545,8 +547,11 @@ def generate(spec_dir: Path, page_order: Sequence[str] = ()) -> None:
         if stale not in wanted:
             stale.unlink()
 
-    reports = load_reports(reports_dir(spec_dir))
-    _write(spec_dir / IMPLEMENTATIONS_PAGE, implementations_page(reports))
+    results = load_results(spec_dir / RESULTS_DIR)
+    page = implementations_page(
+        results, suite_state(vectors_dir()), vector_pages=vector_pages_available()
+    )
+    _write(spec_dir / IMPLEMENTATIONS_PAGE, page)
 
     if vector_pages_available():
         module = importlib.import_module(VECTOR_PAGES_MODULE)
