@@ -388,6 +388,7 @@ def test_screenshot(
             " if (!e) return false; e.scrollIntoView(); return true; })()"
         )
         assert found, f"{page} has no {selector}"
+        time.sleep(0.5)  # the header swaps in the page title over 0.25 s once the page scrolls
     shot = browser.call("Page.captureScreenshot", format="png")
     image = base64.b64decode(shot["data"])
     assert image.startswith(b"\x89PNG\r\n\x1a\n")
