@@ -74,3 +74,30 @@ def test_without_the_option_the_plugin_does_nothing_and_imports_nothing(tmp_path
     assert "daskwire::" not in proc.stdout
     help_text = pytest_run(tmp_path, "--help").stdout
     assert "--daskwire-target" in help_text
+
+
+@pytest.mark.parametrize(
+    ("option", "write", "message"),
+    [
+        ("--daskwire-vectors={tmp}/nowhere", None, "does not exist"),
+        ("--daskwire-vectors={tmp}/empty", "empty", "has no vector files"),
+        ("--daskwire-baseline={tmp}/base.txt", b"\xff\xfe not utf-8\n", "UTF-8"),
+        ("--daskwire-baseline={tmp}/base.txt", b"invalid/basic/x no-such-reason\n", "base.txt"),
+    ],
+    ids=["missing-vectors", "empty-vectors", "baseline-not-utf8", "baseline-bad-signature"],
+)
+def test_a_bad_folder_or_baseline_is_a_usage_error_not_a_traceback(
+    tmp_path: Path, option: str, write: bytes | str | None, message: str
+) -> None:
+    if write == "empty":
+        (tmp_path / "empty").mkdir()
+    elif isinstance(write, bytes):
+        (tmp_path / "base.txt").write_bytes(write)
+    args = [f"--daskwire-target={REFERENCE}", option.format(tmp=tmp_path)]
+    if "baseline" in option:
+        args.append(f"--daskwire-vectors={FIXTURES}")
+    proc = pytest_run(tmp_path, *args)
+    assert proc.returncode == pytest.ExitCode.USAGE_ERROR, proc.stdout + proc.stderr
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "INTERNALERROR" not in proc.stdout + proc.stderr

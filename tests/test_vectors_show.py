@@ -210,7 +210,7 @@ UNKNOWN = [
         "; close matches: decode/pr-examples/g1, decode/pr-examples/g3-pr-order, ",
     ),
     (["zzzzzzzz"], "no vector 'zzzzzzzz' in {root}\n"),
-    (["--root", "/nonexistent", "encode/pr-examples/g1"], "no vectors folder at /nonexistent"),
+    (["--root", "/nonexistent", "encode/pr-examples/g1"], "vectors folder /nonexistent does not exist"),
 ]
 
 

@@ -383,9 +383,9 @@ def _bad_root(tmp_path: Path, what: str) -> Path:
 
 # a --root or filter that names nothing, and what the error says
 BAD_LIST_ARGS = [
-    ("missing", [], "no vectors folder at {root}"),
-    ("file", [], "no vectors folder at {root}"),
-    ("empty", [], "no vector files in {root}"),
+    ("missing", [], "vectors folder {root} does not exist"),
+    ("file", [], "vectors folder {root} is not a folder"),
+    ("empty", [], "vectors folder {root} has no vector files"),
     ("not-utf8", [], "cannot load vectors from {root}: decode/area.json"),
     ("not-json", [], "cannot load vectors from {root}: decode/area.json"),
     ("not-vectors", [], "cannot load vectors from {root}: decode/area.json"),

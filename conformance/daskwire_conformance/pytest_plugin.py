@@ -157,8 +157,8 @@ class _Plugin:
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
         from daskwire_conformance.common.data import vectors_dir
-        from daskwire_conformance.common.suite import load_vectors
-        from daskwire_conformance.runner.baseline import load_baseline
+        from daskwire_conformance.common.suite import VectorFileError, load_suite
+        from daskwire_conformance.runner.baseline import BaselineError, load_baseline
         from daskwire_conformance.runner.run import select
         from daskwire_conformance.runner.targets import TargetError
 
@@ -168,11 +168,14 @@ class _Plugin:
             raise pytest.UsageError(str(exc)) from exc
         option = config.getoption("daskwire_vectors")
         root = Path(option) if option else vectors_dir()
-        vectors = select(
-            load_vectors(root), config.getoption("daskwire_run"), config.getoption("daskwire_skip")
-        )
         baseline_path = config.getoption("daskwire_baseline")
-        listed = load_baseline(Path(baseline_path)).entries if baseline_path else {}
+        try:
+            loaded = load_suite(root)
+            listed = load_baseline(Path(baseline_path)).entries if baseline_path else {}
+        except (VectorFileError, BaselineError) as exc:
+            raise pytest.UsageError(str(exc)) from exc
+        run, skip = config.getoption("daskwire_run"), config.getoption("daskwire_skip")
+        vectors = select(loaded, run, skip)
         self.session = _Session(target, float(config.getoption("daskwire_timeout")))
         parent = _Collector.from_parent(session, name="daskwire", path=root, nodeid="daskwire")
         for vector in vectors:

@@ -199,20 +199,6 @@ def _usage(message: str) -> int:
     return EXIT_USAGE
 
 
-def _vectors_problem(root: Path) -> str | None:
-    """What is wrong with a vectors folder before loading it, or None."""
-    from daskwire_conformance.common.suite import GROUPS, iter_vector_files
-
-    if not root.exists():
-        return f"vectors folder {root} does not exist"
-    if not root.is_dir():
-        return f"vectors folder {root} is not a folder"
-    if next(iter_vector_files(root), None) is None:
-        folders = "/, ".join(GROUPS)
-        return f"vectors folder {root} has no vector files (*.json under {folders}/)"
-    return None
-
-
 def _output_problems(
     paths: Sequence[tuple[str, Path | None]], *, inputs: Sequence[tuple[str, Path | None]] = ()
 ) -> str | None:
@@ -310,15 +296,12 @@ def run_check(args: argparse.Namespace) -> int:
         return _usage(str(exc))
 
     root = args.vectors or vectors_dir()
-    problem = _vectors_problem(root)
-    if problem is not None:
-        return _usage(problem)
-    try:
-        from daskwire_conformance.common.suite import load_vectors
+    from daskwire_conformance.common.suite import VectorFileError, load_suite
 
-        vectors = load_vectors(root)
-    except Exception as exc:
-        return _usage(f"cannot load vectors from {root}: {type(exc).__name__}: {exc}")
+    try:
+        vectors = load_suite(root)
+    except VectorFileError as exc:
+        return _usage(str(exc))
     chosen = select(vectors, args.run, args.skip)
     if not chosen:
         return _usage(f"no vectors selected ({len(vectors)} in {root}; check --run/--skip)")

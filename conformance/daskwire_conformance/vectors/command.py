@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from daskwire_conformance.common.data import vectors_dir
-from daskwire_conformance.common.suite import KINDS, Vector
+from daskwire_conformance.common.suite import KINDS, Vector, VectorFileError
 from daskwire_conformance.vectors.loading import UsageError
 
 if TYPE_CHECKING:
@@ -96,12 +96,12 @@ def _root(args: argparse.Namespace) -> Path:
 def _usage_errors(
     action: str, run: Callable[[argparse.Namespace], int]
 ) -> Callable[[argparse.Namespace], int]:
-    """Run an action; a UsageError becomes one line on stderr and exit status 2."""
+    """Run an action; a usage or vector file error becomes one line on stderr and exit 2."""
 
     def guarded(args: argparse.Namespace) -> int:
         try:
             return run(args)
-        except UsageError as exc:
+        except (UsageError, VectorFileError) as exc:
             print(f"daskwire vectors {action}: {exc}", file=sys.stderr)
             return EXIT_USAGE
 
@@ -170,7 +170,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from daskwire_conformance.vectors.loading import known_requirements, load_suite
+    from daskwire_conformance.common.suite import load_suite
+    from daskwire_conformance.vectors.loading import known_requirements
 
     vectors = load_suite(_root(args))
     unknown = sorted(set(args.requirement or ()) - known_requirements(vectors))
@@ -211,7 +212,7 @@ def _find(vectors: list[Vector], vector_id: str, root: Path) -> Vector:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from daskwire_conformance.vectors.loading import load_suite
+    from daskwire_conformance.common.suite import load_suite
     from daskwire_conformance.vectors.show import render_text, show_document
 
     root = _root(args)

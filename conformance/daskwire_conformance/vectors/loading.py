@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
-from daskwire_conformance.common.suite import GROUPS, Vector, iter_vector_files
+from daskwire_conformance.common.suite import Vector
 
 __all__ = [
     "UsageError",
     "check_cases_root",
     "explain_cases",
     "known_requirements",
-    "load_suite",
 ]
 
 
@@ -25,43 +22,6 @@ def _folder(root: Path) -> None:
     if not root.is_dir():
         msg = f"no vectors folder at {root}"
         raise UsageError(msg)
-
-
-def _vectors_of(path: Path, rel: str) -> list[Vector]:
-    try:
-        document: Any = json.loads(path.read_bytes().decode("utf-8"))
-        return [Vector.from_json(node, rel) for node in document["vectors"]]
-    except OSError as exc:
-        problem = f"cannot read it: {exc.strerror or exc}"
-    except UnicodeDecodeError as exc:
-        problem = f"not UTF-8 (byte {exc.start}: {exc.reason})"
-    except RecursionError:
-        problem = "not JSON: nested too deeply to read"
-    except ValueError as exc:
-        problem = f"not JSON: {exc}"
-    except (KeyError, TypeError, AttributeError) as exc:
-        problem = f"not a vector file (vector.schema.json): {type(exc).__name__}: {exc}"
-    msg = f"{rel}: {problem}"
-    raise UsageError(msg)
-
-
-def load_suite(root: Path) -> list[Vector]:
-    """Every vector under root, sorted by id; UsageError for a folder that holds none."""
-    _folder(root)
-    files = list(iter_vector_files(root))
-    if not files:
-        msg = f"no vector files in {root} (expected {{{','.join(GROUPS)}}}/*.json)"
-        raise UsageError(msg)
-    vectors: list[Vector] = []
-    for path in files:
-        rel = path.relative_to(root).as_posix()
-        try:
-            vectors.extend(_vectors_of(path, rel))
-        except UsageError as exc:
-            msg = f"cannot load vectors from {root}: {exc}"
-            raise UsageError(msg) from exc
-    vectors.sort(key=lambda v: v.id)
-    return vectors
 
 
 def known_requirements(vectors: list[Vector]) -> set[str]:
