@@ -210,7 +210,10 @@ UNKNOWN = [
         "; close matches: decode/pr-examples/g1, decode/pr-examples/g3-pr-order, ",
     ),
     (["zzzzzzzz"], "no vector 'zzzzzzzz' in {root}\n"),
-    (["--root", "/nonexistent", "encode/pr-examples/g1"], "vectors folder /nonexistent does not exist"),
+    (
+        ["--root", "/nonexistent", "encode/pr-examples/g1"],
+        "vectors folder /nonexistent does not exist",
+    ),
 ]
 
 
