@@ -41,7 +41,7 @@ class Category(StrEnum):
     TRAILING_BYTES = "trailing-bytes"
     #: The frame count is below 2 (WF-2).
     TOO_FEW_FRAMES = "too-few-frames"
-    #: Frame 0 is neither empty nor a valid small header map (SH-1, SH-2, SH-5).
+    #: Frame 0 is neither empty nor a valid small header map (SH-1, SH-2).
     INVALID_SMALL_HEADER = "invalid-small-header"
     #: A codec name that this implementation does not support had to be decoded (CP-2).
     UNKNOWN_CODEC = "unknown-codec"
@@ -73,7 +73,7 @@ class Category(StrEnum):
     LENGTH_MISMATCH = "length-mismatch"
     #: A configured limit was exceeded (LM-*).
     LIMIT_EXCEEDED = "limit-exceeded"
-    #: The encoder was given a message it cannot encode under the profile (PH-11, CE-*).
+    #: The encoder was given a message it cannot encode under the profile (PH-11, CE-11 .. CE-13).
     UNENCODABLE_VALUE = "unencodable-value"
 
 

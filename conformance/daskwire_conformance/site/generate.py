@@ -11,7 +11,7 @@ import json
 import logging
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
@@ -41,6 +41,7 @@ __all__ = [
     "REQUIREMENTS_PAGE",
     "SCHEMAS_INDEX",
     "VECTORS_INDEX",
+    "category_citations",
     "errors_table",
     "generate",
     "limits_table",
@@ -299,21 +300,33 @@ def _links(ids: Sequence[str], requirements: Mapping[str, Requirement]) -> str:
     return ", ".join(_link_id(i, requirements, ".") for i in ids) or "—"
 
 
-def errors_table(requirements: Mapping[str, Requirement]) -> str:
-    """The closed list of error categories, rendered from `daskwire.errors.Category`."""
+def _categories(
+    requirements: Mapping[str, Requirement],
+) -> Iterator[tuple[Any, type[Any], str, list[str]]]:
+    """Each category of `daskwire.errors.Category`: its class, meaning and cited IDs."""
     errors = importlib.import_module("daskwire.errors")
     comments = _doc_comments(errors, "Category")
+    for category in errors.Category:
+        cls = errors.error_class(category)
+        comment = comments.get(category.name) or inspect.getdoc(cls) or ""
+        meaning, refs = _split_citation(comment)
+        yield category, cls, meaning, _cited_ids(refs, requirements)
+
+
+def category_citations(requirements: Mapping[str, Requirement]) -> dict[str, list[str]]:
+    """The requirement IDs the errors table cites for each category, by category name."""
+    return {category.value: ids for category, _, _, ids in _categories(requirements)}
+
+
+def errors_table(requirements: Mapping[str, Requirement]) -> str:
+    """The closed list of error categories, rendered from `daskwire.errors.Category`."""
     lines = [
         _NOTICE,
         "",
         "| Category | Meaning | Requirements | Reference exception |",
         "| --- | --- | --- | --- |",
     ]
-    for category in errors.Category:
-        cls = errors.error_class(category)
-        comment = comments.get(category.name) or inspect.getdoc(cls) or ""
-        meaning, refs = _split_citation(comment)
-        ids = _cited_ids(refs, requirements)
+    for category, cls, meaning, ids in _categories(requirements):
         lines.append(
             f"| `{category.value}` | {_cell(meaning)} | {_links(ids, requirements)} "
             f"| `{cls.__name__}` |"
