@@ -208,6 +208,42 @@ def test_reject_decode_only_checks_the_modes_the_vector_lists() -> None:
     assert not skipped.optional_skip
 
 
+def by_mode(
+    answers: Mapping[str, Callable[[Mapping[str, Any]], Mapping[str, Any]]],
+) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
+    return lambda request: answers[request["mode"]](request)
+
+
+ACCEPTED = vector(
+    "reject-decode",
+    {"frames": FRAMES},
+    {"category": "unknown-codec", "modes": ["consuming"], "accepted": {"forwarding": MSG}},
+)
+
+
+@pytest.mark.parametrize(
+    ("forwarding", "outcome", "signature"),
+    [
+        (ok({"message": MSG}), "passed", "passed"),
+        (rejected("unknown-codec"), "failed", "forwarding:rejected-valid:unknown-codec"),
+        (ok({"message": {"map": []}}), "failed", "forwarding:mismatch"),
+    ],
+)
+def test_an_unlisted_mode_must_accept_with_the_recorded_message(
+    forwarding: Any, outcome: str, signature: str
+) -> None:
+    answers = {"forwarding": forwarding, "consuming": rejected("unknown-codec")}
+    result, fake = judge(ACCEPTED, by_mode(answers))
+    assert [r["mode"] for r in fake.requests if r["cmd"] == "decode"] == [
+        "forwarding",
+        "consuming",
+    ]
+    assert (result.outcome, result.signature()) == (outcome, signature)
+    # a forwarding-only testee is not skipped: its mode must accept
+    alone, _ = judge(ACCEPTED, by_mode(answers), caps(directions=frozenset({"decode-forwarding"})))
+    assert [c.mode for c in alone.checks] == ["forwarding"]
+
+
 def test_a_frame_mismatch_shows_a_hexdump_diff_naming_where_it_differs() -> None:
     result, _ = judge(ENCODE, ok({"frames": ["", "82a26f70a470696e67a16e02"]}))
     (check,) = result.checks

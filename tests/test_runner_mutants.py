@@ -38,6 +38,7 @@ CASES = [
     ("prelude_cut_before_lengths", "python", ["*"], {"WF-9"}),
     ("stream_lengths_after_prelude", "python", ["*"], {"WF-7", "WF-9"}),
     ("lz4_lenient_blocks", "command", ["*/compression/*"], {"CP-12", "CP-13"}),
+    ("forwarding_checks_offloaded", "python", ["invalid/*"], {"RX-3"}),
 ]
 
 

@@ -100,7 +100,12 @@ def test_show_covers_a_reject_decode_vector_of_one_mode(vectors: list[Vector]) -
     assert one_mode
     for vector in one_mode:
         directions = [r["direction"] for r in show_document(vector)["requests"]]
-        assert directions == [f"decode-{vector.expected['modes'][0]}"]
+        # RX-3: the other mode is sent too, and must accept with the `accepted` message
+        assert set(vector.expected["accepted"]) | set(vector.expected["modes"]) == {
+            "forwarding",
+            "consuming",
+        }
+        assert directions == ["decode-forwarding", "decode-consuming"]
 
 
 # vector id, lines the text view shows

@@ -91,6 +91,10 @@ class Capabilities:
     codecs: frozenset[str]
     canonical: bool
     limits: bool
+    #: Optional: the encoder honours `limits` (its depth bound, ER-4) in encode requests.
+    encode_limits: bool = False
+    #: Optional: the testee answers the `pack` command.
+    pack: bool = False
 
     @classmethod
     def from_start(cls, result: Mapping[str, Any]) -> Capabilities:
@@ -101,6 +105,8 @@ class Capabilities:
             codecs=frozenset(str(c) for c in caps.get("codecs") or ()),
             canonical=caps.get("canonical") is True,
             limits=caps.get("limits") is True,
+            encode_limits=caps.get("encode-limits") is True,
+            pack=caps.get("pack") is True,
         )
 
     def modes(self) -> tuple[str, ...]:
@@ -463,13 +469,12 @@ def _with_limits(body: dict[str, Any], vector: Vector) -> dict[str, Any]:
 
 
 def _judge_encode(vector: Vector, caps: Capabilities, send: Send) -> list[Check]:
-    exchange = send(
-        {
-            "cmd": "encode",
-            "message": vector.input["message"],
-            "options": dict(vector.input.get("options") or {}),
-        }
-    )
+    body = {
+        "cmd": "encode",
+        "message": vector.input["message"],
+        "options": dict(vector.input.get("options") or {}),
+    }
+    exchange = send(_with_limits(body, vector))
     if exchange.reply is None:
         return [_transport_check(exchange, None)]
     expected = vector.expected
@@ -521,14 +526,18 @@ def _judge_decode(vector: Vector, caps: Capabilities, send: Send) -> list[Check]
     expected = vector.expected
     checks: list[Check] = []
     reject = vector.kind == "reject-decode"
-    modes = [m for m in caps.modes() if not reject or m in expected.get("modes", MODES)]
+    # RX-3: a mode a reject-decode vector does not list must accept it, with this message
+    accepted: Mapping[str, Any] = expected.get("accepted") or {}
+    modes = [
+        m for m in caps.modes() if not reject or m in expected.get("modes", MODES) or m in accepted
+    ]
     for mode in modes:
         body = _with_limits({"cmd": "decode", "mode": mode, "frames": frames}, vector)
         exchange = send(body)
         if exchange.reply is None:
             checks.append(_transport_check(exchange, mode))
             continue
-        if reject:
+        if reject and mode not in accepted:
             category = str(expected["category"])
             also = [str(c) for c in expected.get("also", ())]
             verdict = _non_ok(exchange, mode, want_category=category, also=also)
@@ -542,7 +551,8 @@ def _judge_decode(vector: Vector, caps: Capabilities, send: Send) -> list[Check]
         if "message" not in result:
             checks.append(_bad_result(exchange, mode, "message"))
             continue
-        checks.append(_compare_value(exchange, mode, expected[mode], result["message"]))
+        want = accepted[mode] if mode in accepted else expected[mode]
+        checks.append(_compare_value(exchange, mode, want, result["message"]))
     return checks
 
 
@@ -615,7 +625,10 @@ def unsupported(vector: Vector, caps: Capabilities) -> tuple[str, bool] | None:
     if direction == "decode":
         modes = caps.modes()
         if vector.kind == "reject-decode":
-            wanted = tuple(vector.expected.get("modes", MODES))
+            wanted = (
+                *vector.expected.get("modes", MODES),
+                *(vector.expected.get("accepted") or ()),
+            )
             modes = tuple(m for m in modes if m in wanted)
             if not modes:
                 return (f"decoder modes {'/'.join(wanted)} not declared", False)
@@ -631,10 +644,20 @@ def unsupported(vector: Vector, caps: Capabilities) -> tuple[str, bool] | None:
         elif need == "limits":
             if not caps.limits:
                 return ("configurable limits not declared", True)
+        elif need == "encode-limits":
+            if not caps.encode_limits:
+                return ("capability 'encode-limits' not declared", True)
+        elif need == "pack":
+            if not caps.pack:
+                return ("capability 'pack' not declared", True)
         else:
             return (f"unknown need {need!r}", False)
-    if vector.input.get("limits") and not caps.limits:
-        return ("configurable limits not declared", True)
+    if vector.input.get("limits"):
+        if direction == "encode":
+            if not caps.encode_limits:
+                return ("capability 'encode-limits' not declared", True)
+        elif not caps.limits:
+            return ("configurable limits not declared", True)
     return None
 
 

@@ -17,6 +17,7 @@ _RESULT_DEFS: Final = {
     "encode": "frames-result",
     "decode": "decode-result",
     "unpack": "frames-result",
+    "pack": "wire-result",
     "stream": "stream-result",
     "stop": "stop-result",
 }

@@ -43,9 +43,10 @@ def harness_requests(vector: Vector) -> list[tuple[str, dict[str, Any]]]:
     """(direction, request body) for each request the runner sends for a vector.
 
     The bodies follow spec/harness.md ("Requests", "Verdicts"): one `encode`; one `decode`
-    per receiver mode (for reject-decode, per mode among the vector's `modes`), sent only to
-    a testee that declares it; one `unpack` or `stream`. Frames travel as hex, repeat forms
-    expanded; `limits` only when the vector gives some. `seq` is left to the caller.
+    per receiver mode (for reject-decode, per mode among the vector's `modes` and
+    `accepted`), sent only to a testee that declares it; one `unpack` or `stream`. Frames
+    travel as hex, repeat forms expanded; `limits` only when the vector gives some. `seq` is
+    left to the caller.
     """
     kind = vector.kind
     if kind in ("encode", "reject-encode"):
@@ -54,10 +55,14 @@ def harness_requests(vector: Vector) -> list[tuple[str, dict[str, Any]]]:
             "message": vector.input["message"],
             "options": dict(vector.input.get("options") or {}),
         }
-        return [("encode", body)]
+        return [("encode", _with_limits(body, vector))]
     if kind in ("decode", "reject-decode"):
         frames = _hex(vector.input["frames"])
-        modes = vector.expected.get("modes", MODES) if kind == "reject-decode" else MODES
+        modes = (
+            (*vector.expected.get("modes", MODES), *(vector.expected.get("accepted") or ()))
+            if kind == "reject-decode"
+            else MODES
+        )
         return [
             (
                 f"decode-{mode}",

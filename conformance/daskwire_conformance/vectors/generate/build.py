@@ -217,6 +217,8 @@ class Builder:
                 f" (max {DESCRIPTION_MAX}): {spec.description}"
             )
         self._check(spec)
+        if spec.kind == "reject-decode":
+            self._record_accepted(spec)
         requirements = sorted(set(spec.requirements), key=requirement_sort_key)
         vector: dict[str, Any] = {
             "id": spec.id,
@@ -389,6 +391,19 @@ class Builder:
             ), None
         msg = f"{case.source}: case {case.id}: kind {kind} is not built here"
         raise CaseError(msg)
+
+    def _record_accepted(self, spec: Spec) -> None:
+        """RX-3: what each mode a reject-decode vector does not list yields for its input."""
+        assert spec.frames is not None
+        accepted: dict[str, Any] = {}
+        for mode in MODES:
+            if mode in spec.expected["modes"]:
+                continue
+            out = run_decode(spec.frames, mode, spec.input.get("limits"))
+            if out.ok:
+                accepted[mode] = to_notation(out.value)
+        if accepted:
+            spec.expected["accepted"] = accepted
 
     def _reject_expected(
         self, case: Case, expect: Mapping[str, Any], *, modes: bool
