@@ -218,7 +218,9 @@ def requirement_sort_key(requirement_id: str) -> tuple[str, int]:
 def load_requirements(spec_dir: Path | None = None) -> dict[str, Requirement]:
     """Parse every `[[ID]]` statement of the spec.
 
-    Returns the requirements by ID, page by page (pages sorted by path) in page order. Raises
+    Returns the requirements by ID, page by page (pages sorted by path), each page's in
+    natural order (`requirement_sort_key`: PH-7 before PH-10), whatever the order of the
+    statements in the text. Raises
     `SpecError` for a malformed marker, a repeated ID, or a statement without a BCP 14 keyword.
     """
     root = _default_spec_dir() if spec_dir is None else spec_dir
@@ -242,7 +244,13 @@ def load_requirements(spec_dir: Path | None = None) -> dict[str, Requirement]:
                 text=statement.text,
             )
             where[statement.id] = location
-    return found
+    pages = {requirement.page: index for index, requirement in enumerate(found.values())}
+    return {
+        rid: found[rid]
+        for rid in sorted(
+            found, key=lambda rid: (pages[found[rid].page], requirement_sort_key(rid))
+        )
+    }
 
 
 def stray_keywords(spec_dir: Path | None = None) -> list[tuple[str, int, str]]:

@@ -145,7 +145,7 @@ def _wire(frames: Sequence[bytes]) -> bytes:
 
 def _req_links(vector: Vector, requirements: Mapping[str, Requirement], prefix: str) -> str:
     links = []
-    for rid in vector.requirements:
+    for rid in sorted(vector.requirements, key=requirement_sort_key):
         req = requirements.get(rid)
         links.append(f"[{rid}]({prefix}{req.page}#{rid})" if req else rid)
     return ", ".join(links)
