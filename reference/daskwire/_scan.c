@@ -172,7 +172,10 @@ static void release_frames(Held *h) {
 /* Exports a buffer of each of `count` frames into `h`, and holds them all: 1. When a frame
  * is not a flat byte frame (bytes, bytearray, or a memoryview of format 'B', one dimension,
  * C-contiguous and not released) nothing is held: 0. An error: -1, nothing held. While the
- * buffers are held a bytearray cannot be resized and a memoryview cannot be released. */
+ * buffers are held a bytearray cannot be resized and a memoryview cannot be released. A
+ * bytes frame cannot change at all: its view only points at it (no export, `obj` NULL), and
+ * whoever holds the frames (a list during a call that runs no code, or an own tuple) keeps
+ * it alive. */
 static int hold_frames(PyObject *const *items, Py_ssize_t count, Held *h) {
     h->held = 0;
     h->views = count <= FEW_FRAMES ? h->few : PyMem_New(Py_buffer, (size_t)count);
@@ -183,7 +186,11 @@ static int hold_frames(PyObject *const *items, Py_ssize_t count, Held *h) {
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *frame = items[i];
         Py_buffer *view = &h->views[i];
-        if (PyBytes_CheckExact(frame) || PyByteArray_CheckExact(frame)) {
+        if (PyBytes_CheckExact(frame)) {
+            view->buf = PyBytes_AS_STRING(frame);
+            view->len = PyBytes_GET_SIZE(frame);
+            view->obj = NULL; /* PyBuffer_Release leaves it alone */
+        } else if (PyByteArray_CheckExact(frame)) {
             if (PyObject_GetBuffer(frame, view, PyBUF_SIMPLE) < 0) {
                 release_frames(h);
                 return -1;
