@@ -18,11 +18,11 @@ from conftest import ROOT, BuiltSite, SiteCopy, build_site, daskwire_command, ma
 from daskwire.errors import Category
 from daskwire.limits import Limits
 from daskwire_conformance.common.requirements import load_requirements
+from daskwire_conformance.common.words import counted
 from daskwire_conformance.site.command import SITE_MARKER
 from daskwire_conformance.site.generate import generate, schema_page
 from daskwire_conformance.site.hooks import external_resources
 from daskwire_conformance.site.vectorpages import fit_width
-from daskwire_conformance.site.words import counted
 
 SCHEMAS = sorted((ROOT / "spec" / "schemas").glob("*.schema.json"))
 

@@ -484,12 +484,12 @@ def test_annotate_wire_names_every_field_of_g1() -> None:
 @pytest.mark.parametrize(
     ("frames", "expected"),
     [
-        (["", "81a161"], "!! truncated: needs 1 more bytes"),
-        (["", "c1"], "!! byte c1 is never used"),
-        (["", "8000"], "!! 1 byte after the value"),
-        (["", "81a161d40100"], "!! ext type 1"),
-        (["", "81a161a1ff"], "!! not UTF-8"),
-        (["", "80", "00"], "!! claimed by no placeholder"),
+        (["", "81a161"], "! truncated: needs 1 more byte"),
+        (["", "c1"], "! byte c1 is never used"),
+        (["", "8000"], "! 1 byte after the value"),
+        (["", "81a161d40100"], "! ext type 1"),
+        (["", "81a161a1ff"], "! not UTF-8"),
+        (["", "80", "00"], "! claimed by no placeholder"),
         (["81ab636f6d7072657373696f6ea36c7a34", "ffffffff00"], "lz4 size prefix: 4294967295"),
         (["", "cd0001"], "int 1 (uint 16)"),
         (["", "ca3fc00000"], "float32 1.5"),
@@ -502,10 +502,10 @@ def test_annotate_shows_what_is_wrong(frames: list[str], expected: str) -> None:
 @pytest.mark.parametrize(
     ("wire", "expected"),
     [
-        ("", "!! no bytes"),
-        ("0300", "!! truncated inside the frame count"),
+        ("", "no bytes: the input ends before the frame count"),
+        ("0300", "frame count: the input ends after 2 bytes of 8"),
         ("ffffffffffffffff", "frame count N = 18446744073709551615"),
-        ("02000000000000000000000000000000050000000000000080", "!! truncated inside frame 1"),
+        ("02000000000000000000000000000000050000000000000080", "frame 1: the input ends after 1"),
     ],
 )
 def test_annotate_wire_stops_where_the_bytes_end(wire: str, expected: str) -> None:

@@ -1,12 +1,23 @@
-"""Annotated hex dumps of frame lists and wire bytes, for the site and for reports."""
+"""Annotated hex dumps of frame lists and wire bytes, for the site and for reports.
+
+A note that starts with "!" marks what looks wrong at that place in the bytes. A note that
+starts with "!!" says what a decoder reports for them: it is the reference's own error
+(category, requirement and message), so it always agrees with the vectors' expected outcome.
+"""
 
 from __future__ import annotations
 
 import struct
+import unicodedata
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from daskwire.errors import DaskwireError
+from daskwire.limits import DEFAULT_LIMITS, Limits
+
+from daskwire_conformance.common.words import counted
 
 __all__ = ["annotate", "annotate_wire"]
 
@@ -22,6 +33,13 @@ PRELUDE_ROWS: Final = 64
 MAX_INDENT: Final = 16
 #: Characters of a str shown in its annotation.
 TEXT_CHARS: Final = 40
+#: The receiver modes a frame list is decoded in (spec/receivers.md).
+MODES: Final = ("forwarding", "consuming")
+#: Unicode categories shown escaped: controls, format characters (such as bidi overrides),
+#: line and paragraph separators, surrogates.
+_HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+#: Escapes for the characters that have a short one.
+_SHORT_ESCAPES: Final = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 _RESERVED: Final = ("_$header", "_$findex", "_$fcount")
 _TRANSPORT: Final = ("count", "deserialize", "lengths", "compression")
@@ -55,13 +73,15 @@ class _Placeholder:
 class _Dump:
     """Accumulates rows of (offset or None, bytes, depth, text) and the placeholders seen."""
 
-    __slots__ = ("budget", "placeholders", "rows")
+    __slots__ = ("budget", "cut", "placeholders", "rows")
 
     def __init__(self) -> None:
         self.rows: list[tuple[int | None, bytes, int, str]] = []
         self.placeholders: list[_Placeholder] = []
         #: Row count at which walking the current frame stops.
         self.budget = FRAME_ROWS
+        #: Whether a walk stopped before the end of its value, so placeholders may be unseen.
+        self.cut = False
 
     def row(self, offset: int | None, data: bytes, depth: int, text: str) -> int:
         self.rows.append((offset, data, depth, text))
@@ -76,7 +96,7 @@ class _Dump:
         for i in range(0, len(shown), ROW_BYTES):
             self.row(base + i, shown[i : i + ROW_BYTES], depth, what if i == 0 else "")
         if len(data) > len(shown):
-            self.note(depth, f"... {len(data) - len(shown)} more bytes")
+            self.note(depth, f"... {counted(len(data) - len(shown), 'more byte')}")
 
     def render(self) -> str:
         lines = []
@@ -88,24 +108,42 @@ class _Dump:
         return "\n".join(lines)
 
 
-def _n(count: int, word: str, plural: str | None = None) -> str:
-    """'1 byte', '2 bytes'."""
-    return f"{count} {word if count == 1 else plural or word + 's'}"
-
-
 def _need(data: bytes, pos: int, size: int) -> None:
     if pos + size > len(data):
-        raise _Stop(f"!! truncated: needs {pos + size - len(data)} more bytes")
+        raise _Stop(f"! truncated: needs {counted(pos + size - len(data), 'more byte')}")
+
+
+def _escape(char: str) -> str:
+    """A character as shown in a note: itself, or an escape when it would not show."""
+    short = _SHORT_ESCAPES.get(char)
+    if short is not None:
+        return short
+    if unicodedata.category(char) not in _HIDDEN_CATEGORIES and char.isprintable():
+        return char
+    code = ord(char)
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else f"\\u{code:04x}"
+        if code < 0x10000
+        else f"\\U{code:08x}"
+    )
+
+
+def _visible(value: str) -> str:
+    """`value` with controls, format characters, quotes and backslashes escaped."""
+    return "".join(_escape(c) for c in value)
 
 
 def _text(value: str) -> str:
-    shown = value if len(value) <= TEXT_CHARS else value[:TEXT_CHARS] + "..."
-    return '"' + shown.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if len(value) <= TEXT_CHARS:
+        return f'"{_visible(value)}"'
+    return f'"{_visible(value[:TEXT_CHARS])}..."'
 
 
 def _key_text(key: Any) -> str:
     if type(key) is str:
-        return key
+        return _visible(key)
     if isinstance(key, bytes):
         return f"bin {key.hex()}"
     return repr(key)
@@ -152,16 +190,16 @@ class _Walker:
             try:
                 text = _text(raw.decode("utf-8"))
             except UnicodeDecodeError:
-                text = "!! not UTF-8"
+                text = "! not UTF-8"
             form = "" if b <= 0xBF else f" (str {8 * {0xD9: 1, 0xDA: 2, 0xDB: 4}[b]})"
-            self._head(pos, size, depth, f"{prefix}str, {_n(n, 'byte')}{form}: {text}")
+            self._head(pos, size, depth, f"{prefix}str, {counted(n, 'byte')}{form}: {text}")
             self.dump.data(self.base + pos + size, raw, depth + 1, "")
             return pos + size + n, raw.decode("utf-8", "replace")
         if b in (0xC4, 0xC5, 0xC6):
             width = {0xC4: 1, 0xC5: 2, 0xC6: 4}[b]
             size, n = self._length(pos, width)
             _need(data, pos, size + n)
-            self._head(pos, size, depth, f"{prefix}bin, {_n(n, 'byte')} (bin {8 * width})")
+            self._head(pos, size, depth, f"{prefix}bin, {counted(n, 'byte')} (bin {8 * width})")
             raw = data[pos + size : pos + size + n]
             self.dump.data(self.base + pos + size, raw, depth + 1, "")
             return pos + size + n, raw
@@ -196,11 +234,11 @@ class _Walker:
                 _need(data, pos, size)
             ext_type = struct.unpack(">b", data[pos + size - 1 : pos + size])[0]
             _need(data, pos, size + n)
-            text = f"{prefix}!! ext type {ext_type}, {_n(n, 'byte')} (not allowed)"
+            text = f"{prefix}! ext type {ext_type}, {counted(n, 'byte')} (not allowed)"
             self._head(pos, size, depth, text)
             self.dump.data(self.base + pos + size, data[pos + size : pos + size + n], depth + 1, "")
             return pos + size + n, None
-        self._head(pos, 1, depth, f"{prefix}!! byte c1 is never used in msgpack")
+        self._head(pos, 1, depth, f"{prefix}! byte c1 is never used in msgpack")
         raise _Stop("")
 
     def _count(self, pos: int, wide: bool) -> tuple[int, int]:
@@ -214,7 +252,7 @@ class _Walker:
         self, pos: int, size: int, n: int, *, depth: int, path: str, prefix: str, context: str
     ) -> tuple[int, Any]:
         form = "" if size == 1 else f" (array {8 * (size - 1)})"
-        self._head(pos, size, depth, f"{prefix}array, {_n(n, 'element')}{form}")
+        self._head(pos, size, depth, f"{prefix}array, {counted(n, 'element')}{form}")
         pos += size
         items = []
         for i in range(n):
@@ -226,7 +264,7 @@ class _Walker:
         self, pos: int, size: int, n: int, *, depth: int, path: str, prefix: str, context: str
     ) -> tuple[int, Any]:
         form = "" if size == 1 else f" (map {8 * (size - 1)})"
-        head = self._head(pos, size, depth, f"{prefix}map, {_n(n, 'entry', 'entries')}{form}")
+        head = self._head(pos, size, depth, f"{prefix}map, {counted(n, 'entry', 'entries')}{form}")
         pos += size
         result = _Map()
         value_rows: dict[str, int] = {}
@@ -236,7 +274,7 @@ class _Walker:
             if context == "header" and type(key) is str:
                 role = "transport key" if key in _TRANSPORT else "serializer key"
                 self._suffix(key_start, f" ({role})")
-            sub = f"{path}.{key}" if type(key) is str else f"{path}[{_key_text(key)}]"
+            sub = f"{path}.{_key_text(key)}" if type(key) is str else f"{path}[{_key_text(key)}]"
             inner = (
                 "header"
                 if type(key) is str and key == "_$header"
@@ -260,7 +298,7 @@ class _Walker:
         self, head: int, found: _Map, path: str, rows: dict[str, int], context: str
     ) -> None:
         findex, fcount, header = found.get("_$findex"), found.get("_$fcount"), found.get("_$header")
-        where = " (!! inside a header)" if context == "header" else ""
+        where = " (! inside a header)" if context == "header" else ""
         self._suffix(head, f": placeholder at {path}{where}")
         if type(findex) is int and "_$findex" in rows:
             self._suffix(rows["_$findex"], f" -> first frame is frame {2 + findex}")
@@ -285,11 +323,12 @@ def _walk_value(dump: _Dump, data: bytes, base: int, depth: int, context: str = 
     try:
         pos, value = walker.value(0, depth, "$", "", context)
     except _Stop as stop:
+        dump.cut = True
         if str(stop):
             dump.note(depth, str(stop))
         return None
     if pos < len(data):
-        dump.note(depth, f"!! {_n(len(data) - pos, 'byte')} after the value")
+        dump.note(depth, f"! {counted(len(data) - pos, 'byte')} after the value")
     return value
 
 
@@ -300,35 +339,39 @@ def _codec_of(value: Any) -> str | None:
     return None
 
 
-def _decompress(codec: str, data: bytes) -> bytes | None:
-    """Decompressed bytes for display, or None when they cannot be shown."""
+#: The largest size a dump decompresses a frame to, to show it.
+_SHOWN_DECOMPRESSED: Final = 1 << 24
+
+
+def _decompress(codec: str, data: bytes) -> tuple[bytes | None, str]:
+    """Decompressed bytes for display, or None and a note that says why there are none."""
+    if codec not in ("lz4", "zlib"):
+        return None, f"{codec} data is not decompressed here"
     try:
         if codec == "lz4":
             import lz4.block
 
-            if len(data) < 5 or struct.unpack_from("<I", data)[0] > 1 << 24:
-                return None
+            if len(data) >= 4 and struct.unpack_from("<I", data)[0] > _SHOWN_DECOMPRESSED:
+                return None, "not decompressed here: the size prefix is over 16 MiB"
             out: bytes = lz4.block.decompress(data)
-            return out
-        if codec == "zlib":
-            return zlib.decompressobj().decompress(data, 1 << 24)
+            return out, ""
+        return zlib.decompressobj().decompress(data, _SHOWN_DECOMPRESSED), ""
     except Exception:
-        return None
-    return None
+        return None, f"! does not decompress as {codec}"
 
 
-def _compressed(
-    dump: _Dump, codec: str, data: bytes, *, base: int, depth: int, what: str
-) -> bytes | None:
+def _compressed(dump: _Dump, codec: str, data: bytes, *, base: int, depth: int) -> bytes | None:
     if codec == "lz4" and len(data) >= 4:
         (size,) = struct.unpack_from("<I", data)
-        dump.row(base, data[:4], depth, f"lz4 size prefix: {size} bytes when decompressed")
-        dump.data(base + 4, data[4:], depth, f"LZ4 block, {len(data) - 4} bytes")
+        dump.row(
+            base, data[:4], depth, f"lz4 size prefix: {counted(size, 'byte')} when decompressed"
+        )
+        dump.data(base + 4, data[4:], depth, f"LZ4 block, {counted(len(data) - 4, 'byte')}")
     else:
-        dump.data(base, data, depth, f"{codec} data, {len(data)} bytes")
-    plain = _decompress(codec, data)
+        dump.data(base, data, depth, f"{codec} data, {counted(len(data), 'byte')}")
+    plain, why = _decompress(codec, data)
     if plain is None:
-        dump.note(depth, f"!! {what} does not decompress as {codec}")
+        dump.note(depth, why)
     return plain
 
 
@@ -337,20 +380,24 @@ def _frames(dump: _Dump, frames: Sequence[bytes], bases: Sequence[int]) -> None:
     codec: str | None = None
     if frames:
         if small:
-            dump.note(0, f"frame 0: small header, {_n(len(small), 'byte')}")
+            dump.note(0, f"frame 0: small header, {counted(len(small), 'byte')}")
             codec = _codec_of(_walk_value(dump, small, bases[0], 1))
         else:
             dump.note(0, "frame 0: small header, empty (frame 1 not compressed)")
     if len(frames) > 1:
         payload = frames[1]
         dump.note(
-            0, f"frame 1: payload, {_n(len(payload), 'byte')}" + (f", {codec}" if codec else "")
+            0,
+            f"frame 1: payload, {counted(len(payload), 'byte')}" + (f", {codec}" if codec else ""),
         )
         if codec:
-            plain = _compressed(dump, codec, payload, base=bases[1], depth=1, what="frame 1")
+            plain = _compressed(dump, codec, payload, base=bases[1], depth=1)
             if plain is not None:
-                dump.note(1, f"decompressed payload, {len(plain)} bytes (offsets within it):")
+                shown = counted(len(plain), "byte")
+                dump.note(1, f"decompressed payload, {shown} (offsets within it):")
                 _walk_value(dump, plain, 0, 2)
+            else:
+                dump.cut = True
         else:
             _walk_value(dump, payload, bases[1], 1)
     owner: dict[int, tuple[_Placeholder, int]] = {}
@@ -362,89 +409,179 @@ def _frames(dump: _Dump, frames: Sequence[bytes], bases: Sequence[int]) -> None:
     for j, frame in enumerate(frames[2:]):
         claim = owner.get(j)
         if claim is None:
-            who = "!! claimed by no placeholder"
+            # A walk cut short may not have seen the placeholder that claims the frame.
+            who = "claimed by no placeholder shown" if dump.cut else "! claimed by no placeholder"
         else:
             p, k = claim
             who = f"{p.path}, frame {k + 1} of {p.fcount}"
-        dump.note(0, f"frame {j + 2}: offload area [{j}], {_n(len(frame), 'byte')}: {who}")
+        dump.note(0, f"frame {j + 2}: offload area [{j}], {counted(len(frame), 'byte')}: {who}")
         frame_codec = None
         if claim is not None and claim[1] < len(claim[0].codecs):
             entry = claim[0].codecs[claim[1]]
             frame_codec = entry if isinstance(entry, str) else None
         if frame_codec:
-            _compressed(dump, frame_codec, frame, base=bases[j + 2], depth=1, what=f"frame {j + 2}")
+            _compressed(dump, frame_codec, frame, base=bases[j + 2], depth=1)
         elif frame:
             dump.data(bases[j + 2], frame, 1, "")
 
 
-def annotate(frames: Sequence[bytes]) -> str:
+def _verdict(error: DaskwireError, mode: str = "") -> str:
+    """The note that states an error of the reference: "!! category [ID]: message"."""
+    where = f" [{error.requirement}]" if error.requirement else ""
+    how = f" in {mode} mode" if mode else ""
+    return f"!! {error.category.value}{where}{how}: {Exception.__str__(error)}"
+
+
+def _decode_verdicts(frames: Sequence[bytes], limits: Limits) -> list[str]:
+    """What the reference's `decode` reports for a frame list in each receiver mode."""
+    import daskwire
+
+    errors: dict[str, DaskwireError] = {}
+    for mode in MODES:
+        try:
+            daskwire.decode(frames, mode=mode, limits=limits)
+        except DaskwireError as error:
+            errors[mode] = error
+    if not errors:
+        return []
+    notes = [_verdict(e) for e in errors.values()]
+    if len(errors) == len(MODES) and len(set(notes)) == 1:
+        return notes[:1]
+    return [
+        _verdict(errors[mode], mode) if mode in errors else f"{mode} mode decodes it"
+        for mode in MODES
+    ]
+
+
+def annotate(frames: Sequence[bytes], *, limits: Limits = DEFAULT_LIMITS) -> str:
     """An annotated hex dump of a frame list; offsets count from the start of each frame.
 
     Frame 0 and frame 1 are walked token by token (a compressed frame 1 is shown, then
     decompressed and walked), placeholders name the frames they claim, and each offloaded
     frame names the placeholder that claims it. Broken input is shown up to where it breaks.
+    The last notes say what the reference's `decode` reports under `limits`, in each receiver
+    mode that rejects the frames.
     """
     dump = _Dump()
     frames = [bytes(f) for f in frames]
     _frames(dump, frames, [0] * len(frames))
+    for note in _decode_verdicts(frames, limits):
+        dump.note(0, note)
     return dump.render()
 
 
-def annotate_wire(data: bytes, *, stream: bool = False) -> str:
+def _wire_error(data: bytes, *, stream: bool, limits: Limits) -> tuple[DaskwireError | None, int]:
+    """What the reference reports for wire bytes, and how many messages a stream yields first."""
+    import daskwire
+
+    if not stream:
+        try:
+            daskwire.unpack(data, limits=limits)
+        except DaskwireError as error:
+            return error, 0
+        return None, 1
+    reader = daskwire.FrameReader(limits)
+    try:
+        messages = reader.feed(data)
+    except DaskwireError as error:
+        return error, 0
+    try:
+        reader.close()
+    except DaskwireError as error:
+        return error, len(messages)
+    return None, len(messages)
+
+
+def annotate_wire(data: bytes, *, stream: bool = False, limits: Limits = DEFAULT_LIMITS) -> str:
     """An annotated hex dump of wire bytes: the prelude, then every frame as `annotate` does.
 
     Offsets are positions in `data`. With stream=True, messages that follow one another are
     dumped one after the other; otherwise bytes after the first message are only counted.
+    The prelude is read in the order of the spec's checks (WF-9) under `limits`, and the dump
+    stops at the first check that fails, with the error the reference's `unpack` (or, for a
+    stream, `FrameReader`) reports for the same bytes.
     """
     data = bytes(data)
+    error, _ = _wire_error(data, stream=stream, limits=limits)
+    verdict = _verdict(error) if error is not None else "(the reference reports no error here)"
     dump = _Dump()
-    pos: int | None = 0
+    pos = 0
     number = 1
-    while pos is not None:
+    while True:
+        if stream and pos == len(data):
+            if error is None:
+                shown = counted(number - 1, "message")
+                dump.note(0, f"end of stream after {shown}: a clean end")
+            else:
+                dump.note(0, verdict)
+            break
         if stream:
             dump.note(0, f"message {number}")
-        pos = _message(dump, data, pos)
-        if pos is None or pos >= len(data):
+        end = _message(dump, data, pos, limits)
+        if end is None:
+            dump.note(0, verdict)
             break
+        pos = end
         if not stream:
-            dump.note(0, f"!! {_n(len(data) - pos, 'byte')} after the last frame")
+            if pos < len(data):
+                dump.note(0, f"{counted(len(data) - pos, 'byte')} after the last frame")
+            if pos < len(data) or error is not None:
+                dump.note(0, verdict)
             break
         number += 1
         dump.placeholders.clear()
+        dump.cut = False
     return dump.render()
 
 
-def _message(dump: _Dump, data: bytes, start: int) -> int | None:
-    """Dump one message from start; returns where it ends, or None if it is cut short."""
-    if len(data) - start < 8:
-        if len(data) > start:
-            dump.row(start, data[start:], 0, "!! truncated inside the frame count")
+def _message(dump: _Dump, data: bytes, start: int, limits: Limits) -> int | None:
+    """Dump one message from start; returns where it ends, or None where a check fails (WF-9)."""
+    available = len(data) - start
+    if available < 8:
+        if available:
+            shown = f"frame count: the input ends after {counted(available, 'byte')} of 8"
+            dump.row(start, data[start:], 0, shown)
         else:
-            dump.note(0, "!! no bytes: truncated before the frame count")
+            dump.note(0, "no bytes: the input ends before the frame count")
         return None
     (n,) = struct.unpack_from("<Q", data, start)
     dump.row(start, data[start : start + 8], 0, f"frame count N = {n}")
+    if n > limits.max_frames or n < 2:
+        return None
+    present = min(n, (available - 8) // 8)
     lengths: list[int] = []
     pos = start + 8
-    for i in range(n):
-        if i == PRELUDE_ROWS and n > PRELUDE_ROWS + 1:
-            dump.note(0, f"... {n - PRELUDE_ROWS} more lengths not shown")
-            if len(data) < start + 8 + 8 * n:
-                dump.note(0, "!! truncated inside the frame lengths")
-                return None
-        if len(data) < pos + 8:
-            dump.row(pos, data[pos:], 0, "!! truncated inside the frame lengths")
-            return None
+    for i in range(present):
         (length,) = struct.unpack_from("<Q", data, pos)
         lengths.append(length)
-        if i < PRELUDE_ROWS:
+        over = length > limits.max_frame_bytes
+        if i < PRELUDE_ROWS or over:
+            if i > PRELUDE_ROWS:
+                dump.note(0, f"... {counted(i - PRELUDE_ROWS, 'more length')} not shown")
             dump.row(pos, data[pos : pos + 8], 0, f"length of frame {i} = {length}")
+        if over:
+            return None
         pos += 8
+    if present > PRELUDE_ROWS:
+        dump.note(0, f"... {counted(present - PRELUDE_ROWS, 'more length')} not shown")
+    if present < n:
+        rest = data[pos:]
+        shown = f"length of frame {present}: the input ends after {counted(len(rest), 'byte')} of 8"
+        if rest:
+            dump.row(pos, rest, 0, shown)
+        else:
+            dump.note(0, f"the input ends before the length of frame {present}")
+        return None
+    total = 8 * (n + 1) + sum(lengths)
+    if total > limits.max_message_bytes:
+        dump.note(0, f"message size 8 + 8N + the lengths = {total}")
+        return None
     frames: list[bytes] = []
     bases: list[int] = []
     for i, length in enumerate(lengths):
         if len(data) < pos + length:
-            dump.note(0, f"!! truncated inside frame {i}: {len(data) - pos} of {length} bytes")
+            have = f"{len(data) - pos} of {counted(length, 'byte')}"
+            dump.note(0, f"frame {i}: the input ends after {have}")
             frames.append(data[pos:])
             bases.append(pos)
             _frames(dump, frames, bases)

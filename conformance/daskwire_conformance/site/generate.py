@@ -26,6 +26,7 @@ from daskwire_conformance.common.requirements import (
     requirement_sort_key,
     spec_pages,
 )
+from daskwire_conformance.common.words import counted
 from daskwire_conformance.site.implementations import (
     IMPLEMENTATIONS_PAGE,
     RESULTS_DIR,
@@ -33,7 +34,6 @@ from daskwire_conformance.site.implementations import (
     load_results,
     suite_state,
 )
-from daskwire_conformance.site.words import counted
 
 __all__ = [
     "ERRORS_TABLE",

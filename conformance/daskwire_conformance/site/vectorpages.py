@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from daskwire.limits import DEFAULT_LIMITS, Limits
+
 from daskwire_conformance.common.hexdump import annotate, annotate_wire
 from daskwire_conformance.common.requirements import (
     Requirement,
@@ -17,7 +19,7 @@ from daskwire_conformance.common.requirements import (
     requirement_sort_key,
 )
 from daskwire_conformance.common.suite import Vector, load_manifest, load_vectors
-from daskwire_conformance.site.words import counted
+from daskwire_conformance.common.words import counted
 
 __all__ = [
     "EXAMPLE_DUMP_WIDTH",
@@ -82,24 +84,35 @@ def _encoded(vector: Vector) -> list[bytes] | None:
     return [bytes(f) for f in frames]
 
 
+def _limits(vector: Vector) -> Limits:
+    """The limits a vector is checked under: its own, or the spec's defaults."""
+    given = vector.input.get("limits")
+    return Limits(**dict(given)) if given else DEFAULT_LIMITS
+
+
 def vector_dump(vector: Vector) -> str:
-    """The annotated hex dump that shows a vector's bytes (its input, or for encode, output)."""
+    """The annotated hex dump that shows a vector's bytes (its input, or for encode, output).
+
+    Its "!!" notes state what the reference reports for those bytes under the vector's
+    limits, which is what the vector expects.
+    """
     kind = vector.kind
+    limits = _limits(vector)
     if kind == "encode":
         frames = _encoded(vector)
         if frames is None:
             return "(frames too large to store; see the sha256 digests in the vector)"
         return annotate_wire(_wire(frames))
     if kind in ("decode", "reject-decode"):
-        return annotate(_frames(vector.input["frames"]))
+        return annotate(_frames(vector.input["frames"]), limits=limits)
     if kind in ("unpack", "reject-unpack"):
-        return annotate_wire(_frames([vector.input["wire"]])[0])
+        return annotate_wire(_frames([vector.input["wire"]])[0], limits=limits)
     if kind == "stream":
         chunks = _frames(vector.input["chunks"])
         sizes = ", ".join(str(len(c)) for c in chunks[:40])
         more = f", ... ({len(chunks)} chunks)" if len(chunks) > 40 else ""
         head = f"chunk sizes: {sizes}{more}\n"
-        return head + annotate_wire(b"".join(chunks), stream=True)
+        return head + annotate_wire(b"".join(chunks), stream=True, limits=limits)
     text = json.dumps(vector.input["message"], indent=1, ensure_ascii=False).splitlines()
     if len(text) > _MESSAGE_LINES:
         text = [*text[:_MESSAGE_LINES], f"... {len(text) - _MESSAGE_LINES} more lines"]
@@ -223,7 +236,8 @@ def _area_page(
         (
             f"{counted(len(vectors), 'vector')} of the file `vectors/{group}/{area}.json`. Each "
             "shows the bytes it is about as an annotated hex dump: offset, bytes, and what they "
-            "mean."
+            "mean. A note that starts with `!` marks what looks wrong at that place; one that "
+            "starts with `!!` is the error the reference reports for these bytes, category first."
         ),
         "",
         "| Vector | Kind | Level | Description |",

@@ -1,4 +1,4 @@
-"""Counted nouns for the site's generated text: "1 vector", "2 vectors", "1 entry"."""
+"""Counted nouns for generated text, site pages and hex dumps: "1 vector", "2 vectors"."""
 
 from __future__ import annotations
 
