@@ -6,6 +6,7 @@ import re
 import struct
 from functools import cache
 
+import daskwire
 import pytest
 from conftest import ROOT
 from daskwire.errors import Category
@@ -150,3 +151,11 @@ def test_no_dump_of_a_vector_holds_a_control_character() -> None:
         v.id for v in _vectors() if not all(c == "\n" or c.isprintable() for c in vector_dump(v))
     ]
     assert found == []
+
+
+def test_dump_escapes_control_characters_in_a_placeholder_s_path() -> None:
+    frames = daskwire.encode({"a\0\u202e": daskwire.Materialized({"serializer": "x"}, [b"xyz"])})
+    dump = annotate([bytes(f) for f in frames])
+    assert "placeholder at $.a\\x00\\u202e" in dump
+    assert "frame 2: offload area [0], 3 bytes: $.a\\x00\\u202e, frame 1 of 1" in dump
+    assert all(c == "\n" or c.isprintable() for c in dump)
