@@ -244,6 +244,80 @@ def test_an_unlisted_mode_must_accept_with_the_recorded_message(
     assert [c.mode for c in alone.checks] == ["forwarding"]
 
 
+PACKING = caps(optional=frozenset({"pack"}))
+
+
+@pytest.mark.parametrize(
+    ("wire", "outcome", "signature"),
+    [(WIRE, "passed", "passed"), (WIRE[:-2] + "00", "failed", "pack:mismatch")],
+)
+def test_unpack_vectors_also_pack_with_the_pack_capability(
+    wire: str, outcome: str, signature: str
+) -> None:
+    def reply(request: Mapping[str, Any]) -> Mapping[str, Any]:
+        if request["cmd"] == "pack":
+            assert request["frames"] == FRAMES
+            return {"outcome": "ok", "result": {"wire": wire}}
+        return {"outcome": "ok", "result": {"frames": FRAMES}}
+
+    result, fake = judge(UNPACK, reply, PACKING)
+    assert [r["cmd"] for r in fake.requests[1:]] == ["unpack", "pack"]
+    assert (result.outcome, result.signature()) == (outcome, signature)
+    # without the capability, no pack request
+    _, fake = judge(UNPACK, reply)
+    assert [r["cmd"] for r in fake.requests[1:]] == ["unpack"]
+
+
+STREAM_AFTER_ONE = vector(
+    "stream",
+    {"chunks": [WIRE + "02"]},
+    {"messages": [FRAMES], "category": "truncated-input"},
+)
+
+
+@pytest.mark.parametrize(
+    ("extra", "outcome"),
+    [({}, "passed"), ({"messages": [FRAMES]}, "passed"), ({"messages": []}, "failed")],
+)
+def test_messages_sent_with_a_stream_error_are_judged(extra: dict[str, Any], outcome: str) -> None:
+    def reply(request: Mapping[str, Any]) -> Mapping[str, Any]:
+        return {"outcome": "rejected", "category": "truncated-input", **extra}
+
+    result, _ = judge(STREAM_AFTER_ONE, reply)
+    assert result.outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("vec", "need"),
+    [
+        (
+            vector(
+                "reject-encode",
+                {"message": MSG, "options": OPTIONS, "limits": {"max_depth": 1}},
+                {"category": "limit-exceeded"},
+            ),
+            "encode-limits",
+        ),
+        (
+            vector(
+                "encode",
+                {"message": MSG, "options": {"compression": None}},
+                {"frames": FRAMES, "wire": WIRE, "consumed": MSG, "canonical": True},
+                needs=["default-shard-size"],
+            ),
+            "default-shard-size",
+        ),
+    ],
+)
+def test_new_capabilities_are_optional_skips_naming_them(vec: Vector, need: str) -> None:
+    result, fake = judge(vec, ok({"frames": FRAMES}))
+    assert (result.outcome, result.optional_skip) == ("skipped", True)
+    assert need in result.reason
+    assert [r["cmd"] for r in fake.requests] == ["start"]
+    declared, _ = judge(vec, rejected("limit-exceeded"), caps(optional=frozenset({need})))
+    assert declared.outcome != "skipped"
+
+
 def test_a_frame_mismatch_shows_a_hexdump_diff_naming_where_it_differs() -> None:
     result, _ = judge(ENCODE, ok({"frames": ["", "82a26f70a470696e67a16e02"]}))
     (check,) = result.checks

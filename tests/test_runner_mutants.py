@@ -39,6 +39,13 @@ CASES = [
     ("stream_lengths_after_prelude", "python", ["*"], {"WF-7", "WF-9"}),
     ("lz4_lenient_blocks", "command", ["*/compression/*"], {"CP-12", "CP-13"}),
     ("forwarding_checks_offloaded", "python", ["invalid/*"], {"RX-3"}),
+    ("ratio_limit_off_by_one", "python", ["decode/limits/*"], {"LM-6"}),
+    ("encoder_ignores_depth_limit", "python", ["invalid/limits/*"], {"LM-8"}),
+    ("encode_unknown_codec_uncompressed", "command", ["invalid/encoder/*"], {"CE-14"}),
+    ("pack_big_endian", "command", ["wire/*"], {"WF-1"}),
+    ("stream_error_drops_messages", "python", ["stream/*"], {"WF-5", "WF-6"}),
+    ("default_shard_size_1mib", "python", ["encode/canonical/*"], {"CE-7"}),
+    ("shared_codec_bug", "python", ["encode/compression/*"], {"CP-1"}),
 ]
 
 

@@ -65,6 +65,7 @@ NO_POSITIVE: dict[str, str] = {
     "ER-4": "how an encoder refuses a message; only reject-encode vectors exercise it",
     "WF-9": "which layer-1 check fails first; only rejections and stream errors exercise it",
     "CP-14": "that a size over a limit wins over a bad block; only rejections exercise it",
+    "CE-14": "how an encoder refuses a codec it lacks; only a reject-encode vector exercises it",
 }
 
 _positive: dict[str, list[Vector]] = defaultdict(list)

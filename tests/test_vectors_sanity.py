@@ -156,10 +156,16 @@ def test_derived_vectors_name_an_existing_valid_parent() -> None:
 
 
 def test_needs_are_known_capabilities() -> None:
+    optional = {"limits", "encode-limits", "default-shard-size"}
     for v in VECTORS:
         for need in v.needs:
-            assert need == "limits" or need.startswith("codec:"), (v.id, need)
-        assert ("limits" in v.needs) == ("limits" in v.input), v.id
+            assert need in optional or need.startswith("codec:"), (v.id, need)
+        encoder = v.kind in ("encode", "reject-encode")
+        limits_need = "encode-limits" if encoder else "limits"
+        assert (limits_need in v.needs) == ("limits" in v.input), v.id
+        options = v.input.get("options")
+        if options is not None:
+            assert ("default-shard-size" in v.needs) == ("shard_size" not in options), v.id
 
 
 def test_stream_splits_of_one_case_expect_the_same_outcome() -> None:

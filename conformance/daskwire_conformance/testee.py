@@ -66,15 +66,27 @@ class ReferenceTestee:
             "codecs": list(SUPPORTED_CODECS),
             "canonical": True,
             "limits": True,
+            "encode-limits": True,
+            "pack": True,
+            "default-shard-size": True,
         }
 
-    def encode(self, message: Any, *, compression: str | None, shard_size: int | None) -> Any:
-        """Encode a message into frames."""
+    def encode(
+        self, message: Any, *, compression: str | None, shard_size: int | None, **kwargs: Any
+    ) -> Any:
+        """Encode a message into frames; `limits` (a keyword given only when the request has
+        some) bound its depth (LM-8)."""
         import daskwire
 
-        if shard_size is None:
-            return daskwire.encode(message, compression=compression)
-        return daskwire.encode(message, compression=compression, shard_size=shard_size)
+        if shard_size is not None:
+            kwargs["shard_size"] = shard_size
+        return daskwire.encode(message, compression=compression, **kwargs)
+
+    def pack(self, frames: list[bytes]) -> bytes:
+        """The wire bytes of one message (WF-1)."""
+        import daskwire
+
+        return bytes(daskwire.pack_bytes(frames))
 
     def decode(self, frames: list[bytes], *, mode: str, limits: Any) -> Any:
         """Decode frames into a message in the given receiver mode."""
@@ -89,14 +101,20 @@ class ReferenceTestee:
         return daskwire.unpack(data, limits=limits)
 
     def stream(self, chunks: list[bytes], *, limits: Any) -> list[Any]:
-        """Read a byte stream fed in the given chunks; return every complete message's frames."""
+        """Read a byte stream fed in the given chunks; return every complete message's frames.
+
+        On an error, the messages completed before it are sent with the rejection (WF-6).
+        """
         import daskwire
 
         reader = daskwire.FrameReader(limits=limits)
         messages: list[Any] = []
-        for chunk in chunks:
-            messages.extend(reader.feed(chunk))
-        reader.close()
+        try:
+            for chunk in chunks:
+                messages.extend(reader.feed(chunk))
+            reader.close()
+        except daskwire.DaskwireError as exc:
+            raise _StreamError(exc, messages) from exc
         return messages
 
     def handle(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -105,12 +123,22 @@ class ReferenceTestee:
 
         try:
             result = self._dispatch(request)
+        except _StreamError as exc:
+            # the messages read before the error travel with the rejection (optional field)
+            reply = self.handle_error(exc.error)
+            reply["messages"] = [_hex_frames(m) for m in exc.messages]
+            return reply
         except DaskwireError as exc:
-            return {"outcome": "rejected", "category": str(exc.category), "message": str(exc)}
+            return self.handle_error(exc)
         except Exception as exc:
             text = "".join(traceback.format_exception_only(exc)).strip()
             return {"outcome": "errored", "message": text}
         return {"outcome": "ok", "result": result}
+
+    @staticmethod
+    def handle_error(exc: Any) -> dict[str, Any]:
+        """The `rejected` reply to a `DaskwireError`."""
+        return {"outcome": "rejected", "category": str(exc.category), "message": str(exc)}
 
     def _dispatch(self, request: Mapping[str, Any]) -> dict[str, Any]:
         from daskwire.limits import DEFAULT_LIMITS, Limits
@@ -126,12 +154,16 @@ class ReferenceTestee:
             }
         if cmd == "encode":
             options = request.get("options") or {}
+            extra = {"limits": limits} if request.get("limits") else {}
             frames = self.encode(
                 _message_to_encode(request["message"]),
                 compression=options.get("compression"),
                 shard_size=options.get("shard_size"),
+                **extra,
             )
             return {"frames": _hex_frames(frames)}
+        if cmd == "pack":
+            return {"wire": self.pack([bytes.fromhex(f) for f in request["frames"]]).hex()}
         if cmd == "decode":
             frames = [bytes.fromhex(f) for f in request["frames"]]
             message = self.decode(frames, mode=request["mode"], limits=limits)
@@ -147,6 +179,15 @@ class ReferenceTestee:
             return {}
         msg = f"unknown command {cmd!r}"
         raise ValueError(msg)
+
+
+class _StreamError(Exception):
+    """A stream error, with the messages read before it."""
+
+    def __init__(self, error: Exception, messages: list[Any]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.messages = messages
 
 
 def _message_to_encode(node: Any) -> Any:

@@ -23,7 +23,7 @@ from .constants import (
     REFERENCE_MIN_COMPRESS_SIZE,
     SMALL_HEADER_COMPRESSION,
 )
-from .errors import DaskwireError, LimitExceeded, UnencodableValue
+from .errors import DaskwireError, LimitExceeded, UnencodableValue, UnknownCodec
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Buffer, Float32, Materialized, Offloaded
 from .payload import KEY_TYPES
@@ -405,12 +405,14 @@ def encode(
     `message` is a map or an array (a batch) of plain values, `Offloaded` values (passed
     through, CE-5) and `Materialized` values (split at `shard_size` and, with `compression`,
     compressed, CE-7/CE-8). Frames of offloaded values are returned as given or as views of
-    them, never copied. Raises `UnencodableValue` for a message outside the profile, and
-    `LimitExceeded` for nesting deeper than `limits.max_depth`.
+    them, never copied. Raises `UnencodableValue` for a message outside the profile,
+    `LimitExceeded` for nesting deeper than `limits.max_depth`, and `UnknownCodec` for a
+    `compression` it does not support (CE-14).
     """
     if compression is not None and compression not in SUPPORTED_CODECS:
-        msg = f"compression must be None or one of {SUPPORTED_CODECS}, not {compression!r}"
-        raise ValueError(msg)
+        # CE-14: a codec the encoder does not support is refused, like one a decoder lacks
+        msg = f"cannot compress with {compression!r}: not one of {SUPPORTED_CODECS}"
+        raise UnknownCodec(msg, requirement="CE-14")
     if type(shard_size) is not int or shard_size < 1:
         msg = f"shard_size must be a positive int, not {shard_size!r}"
         raise ValueError(msg)

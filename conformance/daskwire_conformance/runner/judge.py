@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import itertools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -42,6 +43,8 @@ DIRECTION_OF_KIND: Final = {
     "stream": "wire",
 }
 MODES: Final = ("forwarding", "consuming")
+#: Boolean capabilities a testee may leave out; vectors that need one name it in `needs`.
+OPTIONAL_CAPABILITIES: Final = ("encode-limits", "pack", "default-shard-size")
 #: The codec every implementation must support (CP-1); a missing one is not optional.
 REQUIRED_CODEC: Final = "lz4"
 #: Report details show frames up to this many bytes in hex, longer ones as sha256 and length.
@@ -91,10 +94,20 @@ class Capabilities:
     codecs: frozenset[str]
     canonical: bool
     limits: bool
-    #: Optional: the encoder honours `limits` (its depth bound, ER-4) in encode requests.
-    encode_limits: bool = False
-    #: Optional: the testee answers the `pack` command.
-    pack: bool = False
+    #: The optional capabilities declared true (OPTIONAL_CAPABILITIES): `encode-limits` (the
+    #: encoder honours `limits`, LM-8), `pack` (it answers `pack`), `default-shard-size` (it
+    #: takes encode options without `shard_size`).
+    optional: frozenset[str] = frozenset()
+
+    @property
+    def encode_limits(self) -> bool:
+        """The encoder honours `max_depth` in encode requests (LM-8)."""
+        return "encode-limits" in self.optional
+
+    @property
+    def pack(self) -> bool:
+        """The testee answers the `pack` command."""
+        return "pack" in self.optional
 
     @classmethod
     def from_start(cls, result: Mapping[str, Any]) -> Capabilities:
@@ -105,8 +118,7 @@ class Capabilities:
             codecs=frozenset(str(c) for c in caps.get("codecs") or ()),
             canonical=caps.get("canonical") is True,
             limits=caps.get("limits") is True,
-            encode_limits=caps.get("encode-limits") is True,
-            pack=caps.get("pack") is True,
+            optional=frozenset(c for c in OPTIONAL_CAPABILITIES if caps.get(c) is True),
         )
 
     def modes(self) -> tuple[str, ...]:
@@ -489,16 +501,136 @@ def _judge_encode(vector: Vector, caps: Capabilities, send: Send) -> list[Check]
         return [_bad_result(exchange, None, "frames list of hex strings")]
     if caps.canonical and expected.get("canonical") is True:
         return [_compare_frames(exchange, None, expected["frames"], frames)]
-    return [_semantic_encode(exchange, expected["consumed"], frames)]
+    compressed = (vector.input.get("options") or {}).get("compression") is not None
+    return [_semantic_encode(exchange, expected["consumed"], frames, independent=compressed)]
 
 
-def _semantic_encode(exchange: Exchange, consumed: Any, frames: list[bytes]) -> Check:
+class _Undecided(Exception):
+    """A codec the independent path does not know: the reference decides."""
+
+
+def _decompress(codec: Any, data: bytes) -> bytes:
+    """One compressed frame, decompressed without the reference's codecs module: cramjam's
+    lz4 when it is installed, else python-lz4's block API; zlib from the standard library.
+    The default limits bound the output (LM-5, LM-6): an encoder's output decodes under them."""
+    from daskwire.limits import DEFAULT_LIMITS
+
+    most = min(
+        DEFAULT_LIMITS.max_decompressed_bytes,
+        DEFAULT_LIMITS.max_decompression_ratio * max(len(data) - (4 if codec == "lz4" else 0), 1),
+    )
+    if codec == "lz4":
+        size = int.from_bytes(data[:4], "little")
+        if len(data) < 5 or size > most:
+            msg = f"an lz4 frame of {len(data)} bytes declaring {size} bytes"
+            raise ValueError(msg)
+        try:
+            import cramjam
+        except ImportError:
+            import lz4.block
+
+            out = bytes(lz4.block.decompress(data[4:], uncompressed_size=size))
+        else:
+            out = bytes(cramjam.lz4.decompress_block(data[4:], output_len=size))
+        if len(out) != size:
+            msg = f"an lz4 frame declares {size} bytes and holds {len(out)}"
+            raise ValueError(msg)
+        return out
+    if codec == "zlib":
+        import zlib
+
+        decompressor = zlib.decompressobj()
+        out = decompressor.decompress(data, most + 1)
+        if len(out) > most or not decompressor.eof or decompressor.unused_data:
+            msg = "a zlib frame that does not end where its stream ends"
+            raise ValueError(msg)
+        return out
+    raise _Undecided(str(codec))
+
+
+def _materialize(value: Any) -> Any:
+    """The consuming form of a forwarded value: each offloaded value's wire frames
+    decompressed by `_decompress` and merged by its `lengths` (RX-2, CP-6)."""
+    from daskwire.model import Materialized, Offloaded
+
+    if isinstance(value, Offloaded):
+        header = value.header
+        codecs = header.get("compression") or [None] * len(value.frames)
+        parts = [
+            _decompress(c, bytes(f)) if c is not None else bytes(f)
+            for c, f in zip(codecs, value.frames, strict=True)
+        ]
+        lengths = header.get("lengths")
+        if lengths is None:
+            frames = parts
+        else:
+            data = b"".join(parts)
+            bounds = [0]
+            for n in lengths:
+                bounds.append(bounds[-1] + n)
+            if bounds[-1] != len(data):
+                msg = f"lengths add up to {bounds[-1]}, the frames to {len(data)} bytes"
+                raise ValueError(msg)
+            frames = [data[a:b] for a, b in itertools.pairwise(bounds)]
+        kept = {k: v for k, v in header.items() if k not in _TRANSPORT_KEYS}
+        return Materialized(kept, frames)
+    if isinstance(value, Mapping):
+        return {k: _materialize(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_materialize(v) for v in value)
+    return value
+
+
+#: The header keys a consuming receiver drops (RX-2).
+_TRANSPORT_KEYS: Final = frozenset({"count", "deserialize", "lengths", "compression"})
+
+
+def _consumed_independently(frames: list[bytes]) -> Any:
+    """A consuming receiver's message, with every decompression done by `_decompress`: frame 1
+    is decompressed here and the rest decoded by the reference as a forwarding receiver,
+    which decompresses nothing but raw byte strings."""
+    import daskwire
+    import msgpack
+
+    small = msgpack.unpackb(frames[0]) if frames[0] else {}
+    codec = small.get("compression") if isinstance(small, dict) else None
+    if codec is not None:
+        frames = [b"", _decompress(codec, frames[1]), *frames[2:]]
+    return _materialize(daskwire.decode(frames, mode="forwarding"))
+
+
+def _semantic_encode(
+    exchange: Exchange, consumed: Any, frames: list[bytes], *, independent: bool = False
+) -> Check:
     import daskwire
     from daskwire.notation import difference, from_notation
 
     common: dict[str, Any] = {"stderr": exchange.stderr, "seconds": exchange.seconds}
+    if independent:
+        try:
+            decoded = _consumed_independently(frames)
+        except _Undecided:
+            independent = False
+        except daskwire.DaskwireError as exc:
+            return Check(
+                outcome="failed",
+                failure="invalid-output",
+                category=str(exc.category),
+                message=f"the reference cannot decode the frames produced: {exc}",
+                actual=_show_frames(frames),
+                **common,
+            )
+        except Exception as exc:
+            return Check(
+                outcome="failed",
+                failure="invalid-output",
+                message=f"the frames produced do not decompress: {type(exc).__name__}: {exc}",
+                actual=_show_frames(frames),
+                **common,
+            )
     try:
-        decoded = daskwire.decode(frames, mode="consuming")
+        if not independent:
+            decoded = daskwire.decode(frames, mode="consuming")
     except daskwire.DaskwireError as exc:
         return Check(
             outcome="failed",
@@ -557,7 +689,13 @@ def _judge_decode(vector: Vector, caps: Capabilities, send: Send) -> list[Check]
 
 
 def _judge_wire(vector: Vector, caps: Capabilities, send: Send) -> list[Check]:
-    del caps
+    checks = _judge_unpack_or_stream(vector, send)
+    if vector.kind == "unpack" and caps.pack:
+        checks.append(_judge_pack(vector, send))
+    return checks
+
+
+def _judge_unpack_or_stream(vector: Vector, send: Send) -> list[Check]:
     expected = vector.expected
     if vector.kind == "stream":
         body = {"cmd": "stream", "chunks": _hex_list(vector.input["chunks"])}
@@ -570,6 +708,10 @@ def _judge_wire(vector: Vector, caps: Capabilities, send: Send) -> list[Check]:
     want = str(category) if category else None
     verdict = _non_ok(exchange, None, want_category=want)
     if verdict is not None:
+        if verdict.outcome == "passed" and vector.kind == "stream":
+            reply = exchange.reply
+            if "messages" in reply:  # optional: the messages read before the error (WF-6)
+                return [_compare_messages(exchange, expected["messages"], reply["messages"])]
         return [verdict]
     result = exchange.reply["result"]
     if want is not None:
@@ -579,31 +721,46 @@ def _judge_wire(vector: Vector, caps: Capabilities, send: Send) -> list[Check]:
         if frames is None:
             return [_bad_result(exchange, None, "frames list of hex strings")]
         return [_compare_frames(exchange, None, expected["frames"], frames)]
-    messages = result.get("messages")
+    return [_compare_messages(exchange, expected["messages"], result.get("messages"))]
+
+
+def _judge_pack(vector: Vector, send: Send) -> Check:
+    """With the `pack` capability: the vector's frames pack to its wire bytes (WF-1)."""
+    exchange = send({"cmd": "pack", "frames": _hex_list(vector.expected["frames"])})
+    if exchange.reply is None:
+        return _transport_check(exchange, "pack")
+    verdict = _non_ok(exchange, "pack", want_category=None)
+    if verdict is not None:
+        return verdict
+    wire = _parse_hex_frames([exchange.reply["result"].get("wire")])
+    if wire is None:
+        return _bad_result(exchange, "pack", "wire hex string")
+    return _compare_frames(exchange, "pack", [vector.input["wire"]], wire)
+
+
+def _compare_messages(exchange: Exchange, want_messages: Any, messages: Any) -> Check:
+    """The frame lists of a stream's messages against the vector's."""
     parsed = [_parse_hex_frames(m) for m in messages] if isinstance(messages, list) else None
     if parsed is None or any(m is None for m in parsed):
-        return [_bad_result(exchange, None, "messages list of frame lists")]
-    want_messages = expected["messages"]
+        return _bad_result(exchange, None, "messages list of frame lists")
     flat_e = [f for m in want_messages for f in m]
     flat_a = [f for m in parsed for f in m or ()]
     if len(parsed) != len(want_messages) or [len(m) for m in want_messages] != [
         len(m or ()) for m in parsed
     ]:
-        return [
-            Check(
-                outcome="failed",
-                failure="mismatch",
-                message=f"expected {len(want_messages)} messages with "
-                f"{[len(m) for m in want_messages]} frames, got {len(parsed)} with "
-                f"{[len(m or ()) for m in parsed[:SHOW_FRAMES]]}"
-                + (" ..." if len(parsed) > SHOW_FRAMES else ""),
-                expected=[_show_frames(m) for m in want_messages],
-                actual=[_show_frames(m or ()) for m in parsed[:SHOW_FRAMES]],
-                stderr=exchange.stderr,
-                seconds=exchange.seconds,
-            )
-        ]
-    return [_compare_frames(exchange, None, flat_e, flat_a)]
+        return Check(
+            outcome="failed",
+            failure="mismatch",
+            message=f"expected {len(want_messages)} messages with "
+            f"{[len(m) for m in want_messages]} frames, got {len(parsed)} with "
+            f"{[len(m or ()) for m in parsed[:SHOW_FRAMES]]}"
+            + (" ..." if len(parsed) > SHOW_FRAMES else ""),
+            expected=[_show_frames(m) for m in want_messages],
+            actual=[_show_frames(m or ()) for m in parsed[:SHOW_FRAMES]],
+            stderr=exchange.stderr,
+            seconds=exchange.seconds,
+        )
+    return _compare_frames(exchange, None, flat_e, flat_a)
 
 
 _JUDGES: Final[dict[str, Callable[[Vector, Capabilities, Send], list[Check]]]] = {
@@ -644,12 +801,9 @@ def unsupported(vector: Vector, caps: Capabilities) -> tuple[str, bool] | None:
         elif need == "limits":
             if not caps.limits:
                 return ("configurable limits not declared", True)
-        elif need == "encode-limits":
-            if not caps.encode_limits:
-                return ("capability 'encode-limits' not declared", True)
-        elif need == "pack":
-            if not caps.pack:
-                return ("capability 'pack' not declared", True)
+        elif need in OPTIONAL_CAPABILITIES:
+            if need not in caps.optional:
+                return (f"capability {need!r} not declared", True)
         else:
             return (f"unknown need {need!r}", False)
     if vector.input.get("limits"):

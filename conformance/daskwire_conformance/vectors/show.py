@@ -44,7 +44,8 @@ def harness_requests(vector: Vector) -> list[tuple[str, dict[str, Any]]]:
 
     The bodies follow spec/harness.md ("Requests", "Verdicts"): one `encode`; one `decode`
     per receiver mode (for reject-decode, per mode among the vector's `modes` and
-    `accepted`), sent only to a testee that declares it; one `unpack` or `stream`. Frames
+    `accepted`), sent only to a testee that declares it; one `unpack` or `stream`; for
+    `unpack` also one `pack` of its frames, sent only with the `pack` capability. Frames
     travel as hex, repeat forms expanded; `limits` only when the vector gives some. `seq` is
     left to the caller.
     """
@@ -75,7 +76,10 @@ def harness_requests(vector: Vector) -> list[tuple[str, dict[str, Any]]]:
         body = {"cmd": "stream", "chunks": _hex(vector.input["chunks"])}
     else:
         body = {"cmd": "unpack", "wire": _frames([vector.input["wire"]])[0].hex()}
-    return [("wire", _with_limits(body, vector))]
+    requests = [("wire", _with_limits(body, vector))]
+    if kind == "unpack":
+        requests.append(("pack", {"cmd": "pack", "frames": _hex(vector.expected["frames"])}))
+    return requests
 
 
 def _digest(node: Any) -> bool:

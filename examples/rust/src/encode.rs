@@ -1,8 +1,9 @@
 //! The canonical encoder (CE-*): message to frame list.
 
 use crate::codecs;
-use crate::error::{Error, Result};
+use crate::error::{Error, Limit, Result};
 use crate::header::parse_transport;
+use crate::limits::Limits;
 use crate::msgpack::{check_map_keys, to_vec};
 use crate::value::{Map, Offloaded, Value, has_reserved_key, is_transport_key, map_get};
 
@@ -35,10 +36,21 @@ impl Default for EncodeOptions {
 /// Without compression the output is exactly the canonical bytes (CE-9). Messages the
 /// profile cannot carry give `unencodable-value`.
 pub fn encode(message: &Value, options: &EncodeOptions) -> Result<Vec<Vec<u8>>> {
+    encode_with_limits(message, options, &Limits::default())
+}
+
+/// Encodes a message, refusing one nested deeper than `limits.max_depth` with
+/// `limit-exceeded` (LM-8): depth counted as a decoder counts it (LM-4, PL-11), on the
+/// payload written, placeholders and headers included.
+pub fn encode_with_limits(
+    message: &Value,
+    options: &EncodeOptions,
+    limits: &Limits,
+) -> Result<Vec<Vec<u8>>> {
     if let Some(codec) = &options.compression {
         if !codecs::is_supported(codec) {
-            return Err(Error::unencodable_value(
-                "CP-2",
+            return Err(Error::unknown_codec(
+                "CE-14",
                 format!("cannot compress with codec {codec:?}"),
             ));
         }
@@ -71,6 +83,16 @@ pub fn encode(message: &Value, options: &EncodeOptions) -> Result<Vec<Vec<u8>>> 
             ));
         }
     };
+    let depth = nesting_depth(&payload_value);
+    if depth > limits.max_depth {
+        return Err(Error::limit_exceeded(
+            Limit::MaxDepth,
+            format!(
+                "the message is nested {depth} deep, over max_depth {}",
+                limits.max_depth
+            ),
+        ));
+    }
     let payload = to_vec(&payload_value)?;
     let (small_header, payload) = match &options.compression {
         Some(codec) => match codecs::maybe_compress(codec, &payload)? {
@@ -90,6 +112,21 @@ pub fn encode(message: &Value, options: &EncodeOptions) -> Result<Vec<Vec<u8>>> 
     frames.push(payload);
     frames.extend(encoder.frames);
     Ok(frames)
+}
+
+/// Levels of maps and arrays, map keys included; the top-level value is at depth 1 (LM-4).
+fn nesting_depth(value: &Value) -> u64 {
+    match value {
+        Value::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| nesting_depth(k).max(nesting_depth(v)))
+                .max()
+                .unwrap_or(0)
+        }
+        Value::Array(items) => 1 + items.iter().map(nesting_depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

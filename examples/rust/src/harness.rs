@@ -6,12 +6,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use serde_json::{Value as Json, json};
 
 use crate::decode::{Mode, decode};
-use crate::encode::{DEFAULT_SHARD_SIZE, EncodeOptions, encode};
+use crate::encode::{DEFAULT_SHARD_SIZE, EncodeOptions, encode_with_limits};
 use crate::error::Error;
 use crate::hex;
 use crate::limits::Limits;
 use crate::notation::{from_notation, to_notation};
-use crate::wire::{FrameReader, unpack};
+use crate::wire::{FrameReader, pack, unpack};
 
 /// The protocol version spoken.
 pub const PROTOCOL: u64 = 1;
@@ -20,6 +20,8 @@ pub const PROTOCOL: u64 = 1;
 enum Outcome {
     Ok(Json),
     Rejected(Error),
+    /// A stream error, with the hex frame lists of the messages read before it.
+    StreamRejected(Error, Vec<Vec<String>>),
     Errored(String),
 }
 
@@ -43,6 +45,9 @@ pub fn capabilities() -> Json {
             "codecs": crate::codecs::SUPPORTED_CODECS,
             "canonical": true,
             "limits": true,
+            "encode-limits": true,
+            "pack": true,
+            "default-shard-size": true,
         },
     })
 }
@@ -83,6 +88,13 @@ pub fn handle_line(line: &str) -> (Json, bool) {
             "outcome": "rejected",
             "category": e.category(),
             "message": format!("{} {}", e.requirement(), e.detail().message),
+        }),
+        Outcome::StreamRejected(e, messages) => json!({
+            "seq": seq,
+            "outcome": "rejected",
+            "category": e.category(),
+            "message": format!("{} {}", e.requirement(), e.detail().message),
+            "messages": messages,
         }),
         Outcome::Errored(message) => json!({"seq": seq, "outcome": "errored", "message": message}),
     };
@@ -194,7 +206,8 @@ fn run(cmd: &str, request: &Json) -> Result<Outcome, String> {
                 }
             };
             let options = encode_options(request.get("options"))?;
-            match encode(&message, &options) {
+            let limits = limits_field(request)?;
+            match encode_with_limits(&message, &options, &limits) {
                 Ok(frames) => Outcome::Ok(json!({"frames": hex_list(&frames)})),
                 Err(e) => e.into(),
             }
@@ -212,6 +225,10 @@ fn run(cmd: &str, request: &Json) -> Result<Outcome, String> {
                 Err(e) => e.into(),
             }
         }
+        "pack" => {
+            let frames = frames_field(request, "frames")?;
+            Outcome::Ok(json!({"wire": hex::encode(&pack(&frames))}))
+        }
         "unpack" => {
             let wire = hex_field(field(request, "wire")?)?;
             let limits = limits_field(request)?;
@@ -228,18 +245,23 @@ fn run(cmd: &str, request: &Json) -> Result<Outcome, String> {
             for chunk in &chunks {
                 match reader.feed(chunk) {
                     Ok(done) => messages.extend(done),
-                    Err(e) => return Ok(e.into()),
+                    Err(e) => return Ok(stream_rejected(e, &messages)),
                 }
             }
             match reader.close() {
                 Ok(()) => Outcome::Ok(json!({
                     "messages": messages.iter().map(|m| hex_list(m)).collect::<Vec<_>>(),
                 })),
-                Err(e) => e.into(),
+                Err(e) => stream_rejected(e, &messages),
             }
         }
         other => Outcome::Errored(format!("unknown command {other:?}")),
     })
+}
+
+/// A stream error with the messages read before it (WF-6).
+fn stream_rejected(error: Error, messages: &[Vec<Vec<u8>>]) -> Outcome {
+    Outcome::StreamRejected(error, messages.iter().map(|m| hex_list(m)).collect())
 }
 
 fn field<'a>(request: &'a Json, name: &str) -> Result<&'a Json, String> {
@@ -312,6 +334,25 @@ fn encode_options(options: Option<&Json>) -> Result<EncodeOptions, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pack_writes_the_prelude_and_the_frames() {
+        let (reply, _) = handle_line(r#"{"seq":2,"cmd":"pack","frames":["","80"]}"#);
+        assert_eq!(
+            reply["result"]["wire"],
+            "020000000000000000000000000000000100000000000000".to_owned() + "80"
+        );
+    }
+
+    #[test]
+    fn a_stream_error_carries_the_messages_before_it() {
+        let one = "02000000000000000000000000000000010000000000000080";
+        let line = format!(r#"{{"seq":2,"cmd":"stream","chunks":["{one}","02"]}}"#);
+        let (reply, _) = handle_line(&line);
+        assert_eq!(reply["outcome"], "rejected");
+        assert_eq!(reply["category"], "truncated-input");
+        assert_eq!(reply["messages"], json!([["", "80"]]));
+    }
 
     #[test]
     fn lone_surrogates_are_unencodable() {

@@ -28,7 +28,7 @@ pub mod value;
 pub mod wire;
 
 pub use decode::{Mode, decode};
-pub use encode::{EncodeOptions, encode};
+pub use encode::{EncodeOptions, encode, encode_with_limits};
 pub use error::{Error, Limit, Result};
 pub use limits::{DEFAULT_LIMITS, Limits};
 pub use typed::Offloadable;

@@ -96,6 +96,8 @@ pub fn unpack(data: &[u8], limits: &Limits) -> Result<Vec<Vec<u8>>> {
 pub struct FrameReader {
     limits: Limits,
     buffer: Vec<u8>,
+    /// An error found after messages that one `feed` returned; reported by the next call.
+    error: Option<Error>,
 }
 
 impl FrameReader {
@@ -104,21 +106,36 @@ impl FrameReader {
         FrameReader {
             limits,
             buffer: Vec::new(),
+            error: None,
         }
     }
 
     /// Adds bytes; returns the messages that are now complete.
+    ///
+    /// The messages completed before an error are returned first; the error comes with the
+    /// next call to `feed` or `close` (WF-6), and with every call after it.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<Vec<Vec<u8>>>> {
+        if let Some(error) = &self.error {
+            return Err(error.clone());
+        }
         self.buffer.extend_from_slice(chunk);
         let mut messages = Vec::new();
         let mut start = 0;
         while start < self.buffer.len() {
-            match parse_message(&self.buffer[start..], &self.limits)? {
-                Parse::Complete(frames, used) => {
+            match parse_message(&self.buffer[start..], &self.limits) {
+                Ok(Parse::Complete(frames, used)) => {
                     messages.push(frames);
                     start += used;
                 }
-                Parse::Incomplete => break,
+                Ok(Parse::Incomplete) => break,
+                Err(error) if messages.is_empty() => {
+                    self.error = Some(error.clone());
+                    return Err(error);
+                }
+                Err(error) => {
+                    self.error = Some(error);
+                    break;
+                }
             }
         }
         self.buffer.drain(..start);
@@ -127,6 +144,9 @@ impl FrameReader {
 
     /// Ends the stream: an error if a partial message is buffered (WF-6).
     pub fn close(self) -> Result<()> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
         if self.buffer.is_empty() {
             Ok(())
         } else {

@@ -12,7 +12,7 @@ use daskwire_rs::notation::{frame_from_notation, from_notation};
 use daskwire_rs::typed::{decode_typed, from_value};
 use daskwire_rs::value::same;
 use daskwire_rs::{
-    EncodeOptions, FrameReader, Limits, Mode, Offloadable, decode, encode, pack, unpack,
+    EncodeOptions, FrameReader, Limits, Mode, Offloadable, decode, encode_with_limits, pack, unpack,
 };
 
 fn vectors_dir() -> Option<PathBuf> {
@@ -108,6 +108,16 @@ fn check(v: &Json) -> Result<(), String> {
             }
         }
         "reject-decode" => {
+            // RX-3: a mode the vector does not list accepts, with the message it records
+            if let Some(accepted) = expected.get("accepted").and_then(Json::as_object) {
+                for (name, want) in accepted {
+                    let message = decode(frames(&input["frames"]), mode(name), &limits(input))
+                        .map_err(|e| format!("{name}: rejected valid input: {e}"))?;
+                    if !same(&message, &from_notation(want).unwrap()) {
+                        return Err(format!("{name}: got {message:?}"));
+                    }
+                }
+            }
             for name in expected["modes"].as_array().unwrap() {
                 let name = name.as_str().unwrap();
                 match decode(frames(&input["frames"]), mode(name), &limits(input)) {
@@ -148,17 +158,22 @@ fn check(v: &Json) -> Result<(), String> {
             if outcome.is_ok() {
                 outcome = reader.close();
             }
+            let want: Vec<Vec<Vec<u8>>> = expected["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(frames)
+                .collect();
             match (expected.get("category"), outcome) {
-                (Some(c), Err(e)) if *c == e.category() => {}
+                // WF-6: the messages before the error are read too
+                (Some(c), Err(e)) if *c == e.category() => {
+                    if messages != want {
+                        return Err("messages before the error differ".into());
+                    }
+                }
                 (Some(_), other) => return Err(format!("expected a rejection, got {other:?}")),
                 (None, Err(e)) => return Err(format!("rejected: {e}")),
                 (None, Ok(())) => {
-                    let want: Vec<Vec<Vec<u8>>> = expected["messages"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(frames)
-                        .collect();
                     if messages != want {
                         return Err("messages differ".into());
                     }
@@ -169,9 +184,10 @@ fn check(v: &Json) -> Result<(), String> {
             let message = from_notation(&input["message"]).unwrap();
             let options = EncodeOptions {
                 compression: input["options"]["compression"].as_str().map(str::to_owned),
-                shard_size: input["options"]["shard_size"].as_u64().unwrap(),
+                shard_size: input["options"]["shard_size"].as_u64().unwrap_or(64 << 20),
             };
-            let got = encode(&message, &options).map_err(|e| format!("refused: {e}"))?;
+            let got = encode_with_limits(&message, &options, &limits(input))
+                .map_err(|e| format!("refused: {e}"))?;
             if expected["canonical"] == true {
                 let want = expected["frames"].as_array().unwrap();
                 if want.len() != got.len()
@@ -198,7 +214,7 @@ fn check(v: &Json) -> Result<(), String> {
             match from_notation(&input["message"]) {
                 // The value model cannot even hold it: unencodable by construction.
                 Err(_) => {}
-                Ok(message) => match encode(&message, &options) {
+                Ok(message) => match encode_with_limits(&message, &options, &limits(input)) {
                     Ok(_) => return Err("encoded".into()),
                     Err(e) if e.category() == expected["category"] => {}
                     Err(e) => return Err(format!("wrong category: {e}")),

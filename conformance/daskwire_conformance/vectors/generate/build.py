@@ -50,6 +50,10 @@ MODES: Final = ("forwarding", "consuming")
 #: The encoder's default shard size, 64 MiB (CE-7), used when a case gives none.
 DEFAULT_SHARD_SIZE: Final = 64 * 2**20
 _DEFAULT_OPTIONS: Final = {"compression": None, "shard_size": DEFAULT_SHARD_SIZE}
+#: Kinds whose `limits` bound an encoder (capability `encode-limits`), not a decoder.
+ENCODE_KINDS: Final = frozenset({"encode", "reject-encode"})
+#: The optional codecs of the profile (CP-2); a vector using one needs it.
+OPTIONAL_CODECS: Final = frozenset({"zlib", "snappy", "zstd"})
 
 
 class GenerationError(RuntimeError):
@@ -231,9 +235,12 @@ class Builder:
         }
         needs = set(spec.needs)
         if "limits" in spec.input:
-            needs.add("limits")
+            needs.add("encode-limits" if spec.kind in ENCODE_KINDS else "limits")
         options = spec.input.get("options")
-        if isinstance(options, dict) and options.get("compression") not in (None, "lz4"):
+        if isinstance(options, dict) and "shard_size" not in options:
+            needs.add("default-shard-size")
+        if isinstance(options, dict) and options.get("compression") in OPTIONAL_CODECS:
+            # a codec outside the profile needs nothing: every encoder refuses it (CE-14)
             needs.add(f"codec:{options['compression']}")
         if needs:
             vector["needs"] = sorted(needs)
@@ -270,7 +277,16 @@ class Builder:
         if unknown:
             msg = f"{case.source}: case {case.id}: unknown options {sorted(unknown)}"
             raise CaseError(msg)
-        return {**_DEFAULT_OPTIONS, **given}
+        options = {**_DEFAULT_OPTIONS, **given}
+        if options["shard_size"] is None:
+            del options["shard_size"]  # the encoder's default shard size
+        return options
+
+    @staticmethod
+    def _limits_into(case: Case, inp: dict[str, Any]) -> dict[str, Any]:
+        if case.get("limits"):
+            inp["limits"] = dict(case.get("limits"))
+        return inp
 
     def _case_frames(self, case: Case) -> tuple[list[bytes], str | None]:
         parent: str | None = None
@@ -335,8 +351,8 @@ class Builder:
             options = self._options(case)
             return Spec(
                 **base,
-                input={"message": node, "options": options},
-                expected={"category": "unencodable-value"},
+                input=self._limits_into(case, {"message": node, "options": options}),
+                expected={"category": str(expect.get("category", "unencodable-value"))},
             ), None
         if kind in ("decode", "reject-decode"):
             frames, parent = self._case_frames(case)
@@ -344,8 +360,8 @@ class Builder:
             if kind == "decode":
                 return Spec(
                     **base,
-                    input=inp,
-                    expected=self._decode_expected(case, frames, expect),
+                    input=self._limits_into(case, inp),
+                    expected=self._decode_expected(case, frames, expect, case.get("limits")),
                     derived=self._derived(case, parent),
                     frames=tuple(frames),
                 ), None
@@ -362,12 +378,13 @@ class Builder:
             wire, parent, source = self._case_wire(case)
             inp = {"wire": frame_to_notation(wire)}
             if kind == "unpack":
+                self._limits_into(case, inp)
                 if "frames" in expect:
                     frames_want = frames_of(expect["frames"])
                 elif source is not None:
                     frames_want = list(source)
                 else:
-                    out = run_unpack(wire, None)
+                    out = run_unpack(wire, case.get("limits"))
                     if not out.ok:
                         msg = f"{case.id}: the reference {out.describe()} the wire bytes"
                         raise GenerationError(msg)
@@ -424,12 +441,16 @@ class Builder:
         return out
 
     def _decode_expected(
-        self, case: Case, frames: Sequence[bytes], expect: Mapping[str, Any]
+        self,
+        case: Case,
+        frames: Sequence[bytes],
+        expect: Mapping[str, Any],
+        limits: Mapping[str, int] | None = None,
     ) -> dict[str, Any]:
         expected: dict[str, Any] = {}
         for mode in MODES:
             node = expect.get(mode, expect.get("both"))
-            out = run_decode(frames, mode, None)
+            out = run_decode(frames, mode, limits)
             if node is not None:
                 want = notation_value(node)
                 expected[mode] = to_notation(want)
@@ -447,7 +468,7 @@ class Builder:
         message = notation_value(case.get("message"))
         options = self._options(case)
         input_node = to_notation(message)
-        out = run_encode(message, options)
+        out = run_encode(message, options, case.get("limits"))
         if not out.ok:
             msg = f"{case.id}: the reference {out.describe()} a message the case encodes"
             raise GenerationError(msg)
@@ -485,7 +506,7 @@ class Builder:
             consumed_value = consumed.value
         spec = Spec(
             **base,
-            input={"message": input_node, "options": options},
+            input=self._limits_into(case, {"message": input_node, "options": options}),
             expected={
                 "frames": [expected_frame(f) for f in frames],
                 "wire": expected_frame(wire),
@@ -566,7 +587,7 @@ class Builder:
         elif kind == "decode":
             assert spec.frames is not None
             for mode in MODES:
-                out = run_decode(spec.frames, mode, None)
+                out = run_decode(spec.frames, mode, limits)
                 self._compare_value(spec.id, mode, spec.expected[mode], out)
                 if out.ok and mode == "forwarding":
                     self._check_reencode(spec.id, out.value)
@@ -585,7 +606,7 @@ class Builder:
                     self._disagree(spec.id, f"{mode} mode to accept (RX-3)", out.describe())
         elif kind == "unpack":
             assert spec.wire is not None
-            out = run_unpack(spec.wire, None)
+            out = run_unpack(spec.wire, limits)
             want = list(spec.frames or ())
             if not out.ok or out.value != want:
                 self._disagree(
@@ -609,9 +630,10 @@ class Builder:
                         spec.id, "a message the notation reader builds", f"cannot build it: {exc}"
                     )
                 return
-            out = run_encode(message, spec.input["options"])
-            if out.category != "unencodable-value":
-                self._disagree(spec.id, "rejection with unencodable-value", out.describe())
+            out = run_encode(message, spec.input["options"], limits)
+            want = spec.expected["category"]
+            if out.category != want:
+                self._disagree(spec.id, f"rejection with {want}", out.describe())
         elif kind == "stream":
             assert spec.chunks is not None
             messages, out = run_stream(spec.chunks, limits)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 import daskwire
+from daskwire.constants import DEFAULT_SHARD_SIZE
 from daskwire.limits import DEFAULT_LIMITS, Limits
 
 Mode = Literal["forwarding", "consuming"]
@@ -49,11 +50,19 @@ def _fail(exc: BaseException) -> Outcome:
     return Outcome(crash=f"{type(exc).__name__}: {exc}")
 
 
-def run_encode(message: Any, options: Mapping[str, Any]) -> Outcome:
-    """Encode with the reference; the value is the list of frames as bytes."""
+def run_encode(
+    message: Any, options: Mapping[str, Any], limits: Mapping[str, int] | None = None
+) -> Outcome:
+    """Encode with the reference; the value is the list of frames as bytes.
+
+    Options without `shard_size` use the encoder's default; `limits` bound its depth.
+    """
     try:
         frames = daskwire.encode(
-            message, compression=options["compression"], shard_size=options["shard_size"]
+            message,
+            compression=options["compression"],
+            shard_size=options.get("shard_size", DEFAULT_SHARD_SIZE),
+            limits=to_limits(limits),
         )
         return Outcome(value=[bytes(f) for f in frames])
     except Exception as exc:

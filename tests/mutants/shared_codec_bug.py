@@ -1,0 +1,44 @@
+"""Mutant: a bug in the reference's own codecs, shared by the judge when the kit checks its
+reference in process: "lz4" frames that are zlib data behind a marker, which the patched
+decoder reads back. Only an independent lz4 decompressor sees it (CP-1)."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+import daskwire.decoder
+import daskwire.encoder
+from _base import ReferenceTestee, run_main
+
+MARK = b"\xff\xff\xff\xffMUT!"
+#: The reference's own functions, taken when this module is first imported.
+ORIGINAL = (daskwire.encoder.compress, daskwire.decoder.decompress)
+
+
+class Mutant(ReferenceTestee):
+    def __init__(self) -> None:
+        compress, decompress = ORIGINAL
+
+        def bad_compress(codec: str, data: Any) -> bytes:
+            if codec == "lz4":
+                return MARK + zlib.compress(bytes(data))  # the fault: not an lz4 block
+            return compress(codec, data)
+
+        def bad_decompress(codec: str, data: Any, limits: Any) -> Any:
+            if codec == "lz4" and bytes(data[: len(MARK)]) == MARK:
+                return zlib.decompress(bytes(data[len(MARK) :]))
+            return decompress(codec, data, limits)
+
+        daskwire.encoder.compress = bad_compress  # type: ignore[assignment]
+        daskwire.decoder.decompress = bad_decompress
+
+    def handle(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        if request.get("cmd") == "stop":  # the module is shared with the process: undo
+            daskwire.encoder.compress, daskwire.decoder.decompress = ORIGINAL
+        return super().handle(request)
+
+
+if __name__ == "__main__":
+    run_main(Mutant())
