@@ -402,22 +402,21 @@ def decode(
         if message is not NotImplemented:
             return message
     scan, frames_ok, build = accel.scan, accel.frames_ok, accel.build
-    if (
-        scan is not None
-        and frames_ok is not None
-        and build is not None
-        and frames_ok(frames, limits.max_frames, limits.max_frame_bytes, limits.max_message_bytes)
-    ):
-        # Layer 1 holds, and the frames are flat bytes: no views needed.
-        body = _payload(frames, limits)
-        placeholders = scan(body, limits.max_depth, -1)
-        if placeholders >= 0:
-            message = build(body, frames, mode == CONSUMING)
-            if message is not NotImplemented:
-                return message
-            message = _decode_fast(body, placeholders, frames, mode, limits)
-            if message is not _NOT_VOUCHED:
-                return message
+    if scan is not None and frames_ok is not None and build is not None:
+        # Python code runs between the frame-list check and the build (a finalizer can resize
+        # a bytearray or release a memoryview), so frames other than bytes are held as views
+        # from the check to their last use, as the exact path below holds them (WF-7).
+        held = frames if all(type(f) is bytes for f in frames) else frame_views(frames)
+        if frames_ok(held, limits.max_frames, limits.max_frame_bytes, limits.max_message_bytes):
+            body = _payload(held, limits)
+            placeholders = scan(body, limits.max_depth, -1)
+            if placeholders >= 0:
+                message = build(body, held, mode == CONSUMING)
+                if message is not NotImplemented:
+                    return message
+                message = _decode_fast(body, placeholders, held, mode, limits)
+                if message is not _NOT_VOUCHED:
+                    return message
     views = frame_views(frames)
     _check_frame_list(views, limits)
     body = _payload(views, limits)
