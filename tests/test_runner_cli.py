@@ -240,6 +240,7 @@ def test_serve_speaks_the_protocol() -> None:
         "encode-limits": True,
         "pack": True,
         "default-shard-size": True,
+        "str-utf16": True,
     }
     assert replies[1]["outcome"] == "rejected"
     assert replies[1]["category"] == "invalid-msgpack"
@@ -286,6 +287,7 @@ def test_the_example_testee_passes_every_vector_of_the_suite(tmp_path: Path) -> 
     assert {r["details"]["reason"] for r in skipped} == {
         "capability 'encode-limits' not declared",
         "capability 'default-shard-size' not declared",
+        "capability 'str-utf16' not declared",
     }
     assert summary["passed"] + len(skipped) == summary["total"]
 

@@ -46,6 +46,7 @@ CASES = [
     ("stream_error_drops_messages", "python", ["stream/*"], {"WF-5", "WF-6"}),
     ("default_shard_size_1mib", "python", ["encode/canonical/*"], {"CE-7"}),
     ("shared_codec_bug", "python", ["encode/compression/*"], {"CP-1"}),
+    ("lone_surrogate_replaced", "python", ["invalid/encoder/*"], {"CE-11"}),
 ]
 
 

@@ -156,7 +156,7 @@ def test_derived_vectors_name_an_existing_valid_parent() -> None:
 
 
 def test_needs_are_known_capabilities() -> None:
-    optional = {"limits", "encode-limits", "default-shard-size"}
+    optional = {"limits", "encode-limits", "default-shard-size", "str-utf16"}
     for v in VECTORS:
         for need in v.needs:
             assert need in optional or need.startswith("codec:"), (v.id, need)

@@ -69,6 +69,7 @@ class ReferenceTestee:
             "encode-limits": True,
             "pack": True,
             "default-shard-size": True,
+            "str-utf16": True,
         }
 
     def encode(

@@ -98,7 +98,7 @@ def to_notation(value: Any) -> Any:
             raise NotationError(msg)
         return value if -JSON_SAFE_INT <= value <= JSON_SAFE_INT else {"int": str(value)}
     if kind is str:
-        return value
+        return value if _is_text(value) else {"str-utf16": _utf16_units(value)}
     if kind is Float32:
         return {"float32": _float_text(value)}
     if kind is float:
@@ -167,6 +167,8 @@ def from_notation(node: Any) -> Any:
         return rounded
     if tag == "bin":
         return frame_from_notation(body) if isinstance(body, str) else _bad_bin(body)
+    if tag == "str-utf16":
+        return _str_from_units(body)
     if tag == "map":
         return _map_from_notation(body)
     if tag in ("offloaded", "materialized"):
@@ -184,6 +186,34 @@ def from_notation(node: Any) -> Any:
         return Offloaded(header, frames) if tag == "offloaded" else Materialized(header, frames)
     msg = f"unknown tag {tag!r}"
     raise NotationError(msg)
+
+
+def _is_text(value: str) -> bool:
+    """True when a str is Unicode text: it holds no lone surrogate (UTF-8 can carry it)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _utf16_units(value: str) -> list[int]:
+    """The UTF-16 code units of a str that may hold lone surrogates (CE-11)."""
+    data = value.encode("utf-16-le", "surrogatepass")
+    return [int.from_bytes(data[i : i + 2], "little") for i in range(0, len(data), 2)]
+
+
+def _str_from_units(body: Any) -> str:
+    """Read {"str-utf16": [unit, ...]}: a str that is not Unicode text (a lone surrogate)."""
+    if not isinstance(body, list) or not all(type(u) is int and 0 <= u <= 0xFFFF for u in body):
+        msg = "{'str-utf16': ...} takes an array of UTF-16 code units (0 to 65535)"
+        raise NotationError(msg)
+    data = b"".join(u.to_bytes(2, "little") for u in body)
+    value = data.decode("utf-16-le", "surrogatepass")
+    if _is_text(value):
+        msg = "{'str-utf16': ...} is only for a str with a lone surrogate; write a JSON string"
+        raise NotationError(msg)
+    return value
 
 
 def _bad_bin(body: object) -> bytes:

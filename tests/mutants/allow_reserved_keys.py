@@ -10,9 +10,11 @@ from daskwire import UnencodableValue
 
 
 class Mutant(ReferenceTestee):
-    def encode(self, message: Any, *, compression: str | None, shard_size: int | None) -> Any:
+    def encode(
+        self, message: Any, *, compression: str | None, shard_size: int | None, **kwargs: Any
+    ) -> Any:
         try:
-            return super().encode(message, compression=compression, shard_size=shard_size)
+            return super().encode(message, compression=compression, shard_size=shard_size, **kwargs)
         except UnencodableValue:
             return [b"", msgpack.packb(message, use_bin_type=True)]  # the missing check
 

@@ -20,8 +20,12 @@ def _drop(value: Any) -> Any:
 
 
 class Mutant(ReferenceTestee):
-    def encode(self, message: Any, *, compression: str | None, shard_size: int | None) -> Any:
-        return super().encode(_drop(message), compression=compression, shard_size=shard_size)
+    def encode(
+        self, message: Any, *, compression: str | None, shard_size: int | None, **kwargs: Any
+    ) -> Any:
+        return super().encode(
+            _drop(message), compression=compression, shard_size=shard_size, **kwargs
+        )
 
 
 if __name__ == "__main__":

@@ -14,14 +14,15 @@ from _base import ReferenceTestee, run_main
 
 MARK = b"\xff\xff\xff\xffMUT!"
 #: The reference's own functions, taken when this module is first imported.
-ORIGINAL = (daskwire.encoder.compress, daskwire.decoder.decompress)
+ENCODER, DECODER = vars(daskwire.encoder), vars(daskwire.decoder)
+ORIGINAL = (ENCODER["compress"], DECODER["decompress"])
 
 
 class Mutant(ReferenceTestee):
     def __init__(self) -> None:
         compress, decompress = ORIGINAL
 
-        def bad_compress(codec: str, data: Any) -> bytes:
+        def bad_compress(codec: str, data: Any) -> Any:
             if codec == "lz4":
                 return MARK + zlib.compress(bytes(data))  # the fault: not an lz4 block
             return compress(codec, data)
@@ -31,12 +32,11 @@ class Mutant(ReferenceTestee):
                 return zlib.decompress(bytes(data[len(MARK) :]))
             return decompress(codec, data, limits)
 
-        daskwire.encoder.compress = bad_compress  # type: ignore[assignment]
-        daskwire.decoder.decompress = bad_decompress
+        ENCODER["compress"], DECODER["decompress"] = bad_compress, bad_decompress
 
     def handle(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
         if request.get("cmd") == "stop":  # the module is shared with the process: undo
-            daskwire.encoder.compress, daskwire.decoder.decompress = ORIGINAL
+            ENCODER["compress"], DECODER["decompress"] = ORIGINAL
         return super().handle(request)
 
 

@@ -9,10 +9,14 @@ from _base import ReferenceTestee, run_main
 
 
 class Mutant(ReferenceTestee):
-    def encode(self, message: Any, *, compression: str | None, shard_size: int | None) -> Any:
+    def encode(
+        self, message: Any, *, compression: str | None, shard_size: int | None, **kwargs: Any
+    ) -> Any:
         frames = [
             bytes(f)
-            for f in super().encode(message, compression=compression, shard_size=shard_size)
+            for f in super().encode(
+                message, compression=compression, shard_size=shard_size, **kwargs
+            )
         ]
         if frames[0] and msgpack.unpackb(frames[0]).get("compression") == "lz4":
             size = int.from_bytes(frames[1][:4], "little")

@@ -270,10 +270,10 @@ def _run_vector(vector: Any) -> Any:
             message = from_notation(data["message"])
         except NotationError as exc:  # an offloaded value in a key has no Python value
             return ("unbuildable", str(exc))
+        limits = Limits(**dict(data.get("limits") or {}))
         try:
-            frames = daskwire.encode(
-                message, compression=options["compression"], shard_size=options["shard_size"]
-            )
+            # no shard_size in the options: the encoder's default
+            frames = daskwire.encode(message, **options, limits=limits)
         except DaskwireError as exc:
             return ("error", exc.category.value, exc.requirement)
         return ("ok", [bytes(f) for f in frames])

@@ -62,6 +62,9 @@ TABLE = [
         {"materialized": {"header": {"map": []}, "frames": [{"repeat": "6162", "length": 600}]}},
         id="materialized-repeat-frame",
     ),
+    pytest.param("x\ud800y", {"str-utf16": [120, 0xD800, 121]}, id="str-lone-high-surrogate"),
+    pytest.param("\udfff", {"str-utf16": [0xDFFF]}, id="str-lone-low-surrogate"),
+    pytest.param("\U0001f600", "\U0001f600", id="str-astral-is-text"),
 ]
 
 
@@ -130,6 +133,12 @@ def test_bad_frames(node: Any) -> None:
 @pytest.mark.parametrize(
     "node",
     [
+        {"str-utf16": [120]},  # valid text has one notation, a JSON string
+        {"str-utf16": [0xD83D, 0xDE00]},  # a surrogate pair is text too
+        {"str-utf16": [70000]},
+        {"str-utf16": [-1]},
+        {"str-utf16": [True]},
+        {"str-utf16": "x"},
         1.5,
         2**53,
         -(2**53),

@@ -44,7 +44,7 @@ DIRECTION_OF_KIND: Final = {
 }
 MODES: Final = ("forwarding", "consuming")
 #: Boolean capabilities a testee may leave out; vectors that need one name it in `needs`.
-OPTIONAL_CAPABILITIES: Final = ("encode-limits", "pack", "default-shard-size")
+OPTIONAL_CAPABILITIES: Final = ("encode-limits", "pack", "default-shard-size", "str-utf16")
 #: The codec every implementation must support (CP-1); a missing one is not optional.
 REQUIRED_CODEC: Final = "lz4"
 #: Report details show frames up to this many bytes in hex, longer ones as sha256 and length.

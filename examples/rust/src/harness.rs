@@ -48,6 +48,7 @@ pub fn capabilities() -> Json {
             "encode-limits": true,
             "pack": true,
             "default-shard-size": true,
+            "str-utf16": true,
         },
     })
 }
@@ -334,6 +335,14 @@ fn encode_options(options: Option<&Json>) -> Result<EncodeOptions, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_str_utf16_message_is_unencodable() {
+        let line = r#"{"seq":2,"cmd":"encode","message":{"map":[["s",{"str-utf16":[55296]}]]},"options":{"compression":null}}"#;
+        let (reply, _) = handle_line(line);
+        assert_eq!(reply["outcome"], "rejected");
+        assert_eq!(reply["category"], "unencodable-value");
+    }
 
     #[test]
     fn pack_writes_the_prelude_and_the_frames() {

@@ -56,6 +56,11 @@ pub fn from_notation(json: &Json) -> NResult<Value> {
                 "map" => Value::Map(map_from_notation(body)?),
                 "offloaded" => Value::Offloaded(Box::new(offloaded_from_notation(body)?)),
                 "materialized" => Value::Materialized(Box::new(offloaded_from_notation(body)?)),
+                // A str holding a lone surrogate, as UTF-16 code units: a `String` cannot
+                // hold it, so the message is one this profile cannot express (CE-11).
+                "str-utf16" => {
+                    return err("a str holding a lone surrogate is not Unicode text");
+                }
                 other => return err(format!("unknown tag {other:?}")),
             }
         }

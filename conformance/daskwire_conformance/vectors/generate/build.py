@@ -239,6 +239,8 @@ class Builder:
         options = spec.input.get("options")
         if isinstance(options, dict) and "shard_size" not in options:
             needs.add("default-shard-size")
+        if '"str-utf16"' in json.dumps(spec.input.get("message")):
+            needs.add("str-utf16")  # a notation form older testees do not read
         if isinstance(options, dict) and options.get("compression") in OPTIONAL_CODECS:
             # a codec outside the profile needs nothing: every encoder refuses it (CE-14)
             needs.add(f"codec:{options['compression']}")
