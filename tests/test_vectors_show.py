@@ -238,3 +238,22 @@ def test_close_matches_prefer_the_area_an_id_names() -> None:
     assert close_matches("decode/a", ids)[:2] == ["decode/a/x", "decode/a/y"]
     assert close_matches("decode/a/z", ids)[0] in {"decode/a/x", "decode/a/y"}
     assert close_matches("nothing-like-it", ids) == []
+
+
+#: Rejections checked under limits of their own: their dump must state their category.
+LIMITED_REJECTIONS = [
+    v
+    for v in load_vectors(VECTORS)
+    if v.input.get("limits")
+    and v.kind in ("reject-decode", "reject-unpack", "stream")
+    and "category" in v.expected
+]
+
+
+@pytest.mark.parametrize("vector", LIMITED_REJECTIONS, ids=[v.id for v in LIMITED_REJECTIONS])
+def test_a_dump_states_the_error_under_the_vectors_own_limits(vector: Vector) -> None:
+    dumps = show_document(vector)["dumps"]
+    errors = [line for d in dumps for line in d["text"].splitlines() if "!!" in line]
+    accepted = {vector.expected["category"], *vector.expected.get("also", ())}
+    assert errors, "the dump states no error"
+    assert any(any(c in line for c in accepted) for line in errors), errors

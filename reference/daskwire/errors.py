@@ -43,7 +43,8 @@ class Category(StrEnum):
     TOO_FEW_FRAMES = "too-few-frames"
     #: Frame 0 is neither empty nor a valid small header map (SH-1, SH-2).
     INVALID_SMALL_HEADER = "invalid-small-header"
-    #: A codec name that this implementation does not support had to be decoded (CP-2).
+    #: A codec name this implementation does not support: one to decode (CP-2), or one an
+    #: encoder was asked to write (CE-14).
     UNKNOWN_CODEC = "unknown-codec"
     #: Compressed bytes do not decompress, or not to the size their prefix declares (CP-4).
     INVALID_COMPRESSED_DATA = "invalid-compressed-data"
@@ -118,7 +119,7 @@ class InvalidSmallHeader(DaskwireError):
 
 
 class UnknownCodec(DaskwireError):
-    """A codec name that this implementation does not support had to be decoded."""
+    """A codec name this implementation does not support had to be decoded or encoded."""
 
     category = Category.UNKNOWN_CODEC
 

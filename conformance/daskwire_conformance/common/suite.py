@@ -11,6 +11,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
+from daskwire.limits import DEFAULT_LIMITS, Limits
+
 from daskwire_conformance.common.data import spec_dir, vectors_dir
 
 __all__ = [
@@ -81,6 +83,12 @@ class Vector:
     def area(self) -> str:
         """The second id segment, which names the vector's file within its group."""
         return self.id.split("/", 2)[1]
+
+    @property
+    def limits(self) -> Limits:
+        """The limits the vector is checked under: its own, or the spec's defaults."""
+        given = self.input.get("limits")
+        return Limits(**dict(given)) if given else DEFAULT_LIMITS
 
     @property
     def negative(self) -> bool:

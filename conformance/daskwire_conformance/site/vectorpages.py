@@ -10,8 +10,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from daskwire.limits import DEFAULT_LIMITS, Limits
-
 from daskwire_conformance.common.hexdump import annotate, annotate_wire
 from daskwire_conformance.common.requirements import (
     Requirement,
@@ -84,12 +82,6 @@ def _encoded(vector: Vector) -> list[bytes] | None:
     return [bytes(f) for f in frames]
 
 
-def _limits(vector: Vector) -> Limits:
-    """The limits a vector is checked under: its own, or the spec's defaults."""
-    given = vector.input.get("limits")
-    return Limits(**dict(given)) if given else DEFAULT_LIMITS
-
-
 def vector_dump(vector: Vector) -> str:
     """The annotated hex dump that shows a vector's bytes (its input, or for encode, output).
 
@@ -97,7 +89,7 @@ def vector_dump(vector: Vector) -> str:
     limits, which is what the vector expects.
     """
     kind = vector.kind
-    limits = _limits(vector)
+    limits = vector.limits
     if kind == "encode":
         frames = _encoded(vector)
         if frames is None:

@@ -90,16 +90,18 @@ def _dumps(vector: Vector) -> list[dict[str, str]]:
     """Titled annotated hex dumps of the bytes a vector is about."""
     kind = vector.kind
     if kind in ("decode", "reject-decode"):
-        return [{"title": "input frames", "text": annotate(_frames(vector.input["frames"]))}]
+        text = annotate(_frames(vector.input["frames"]), limits=vector.limits)
+        return [{"title": "input frames", "text": text}]
     if kind in ("unpack", "reject-unpack"):
         wire = _frames([vector.input["wire"]])[0]
-        return [{"title": "input wire bytes", "text": annotate_wire(wire)}]
+        return [{"title": "input wire bytes", "text": annotate_wire(wire, limits=vector.limits)}]
     if kind == "stream":
         chunks = _frames(vector.input["chunks"])
         sizes = ", ".join(str(len(c)) for c in chunks[:CHUNK_SIZES])
         more = ", ..." if len(chunks) > CHUNK_SIZES else ""
         title = f"input stream, in {len(chunks)} chunks of {sizes}{more} bytes"
-        return [{"title": title, "text": annotate_wire(b"".join(chunks), stream=True)}]
+        text = annotate_wire(b"".join(chunks), stream=True, limits=vector.limits)
+        return [{"title": title, "text": text}]
     if kind == "encode":
         expected_wire = vector.expected.get("wire")
         if expected_wire is not None and not _digest(expected_wire):
