@@ -108,3 +108,12 @@ def test_generated_lists_of_requirements_are_in_natural_order(built_site: BuiltS
                     unsorted.append(f"{page.name}: {', '.join(ids)}")
     assert seen > 100
     assert unsorted == []
+
+
+def test_a_vector_page_says_which_mode_decodes_a_vector_only_one_mode_rejects() -> None:
+    partial = [v for v in load_vectors() if v.expected.get("accepted")]
+    assert partial, "no reject-decode vector records an accepting mode"
+    for vector in partial:
+        text = render_example(vector, load_requirements())
+        (mode,) = vector.expected["accepted"]
+        assert f"{mode} decodes it (RX-3)" in text, vector.id

@@ -161,7 +161,9 @@ def _expected_text(vector: Vector) -> str:
     if "category" in expected:
         modes = expected.get("modes")
         where = f" ({', '.join(modes)})" if modes and vector.kind == "reject-decode" else ""
-        return f"rejects with `{expected['category']}`{where}"
+        accepted = expected.get("accepted") or {}
+        also = f"; {' and '.join(accepted)} decodes it (RX-3)" if accepted else ""
+        return f"rejects with `{expected['category']}`{where}{also}"
     if vector.kind == "encode":
         how = "these exact bytes" if expected["canonical"] else "frames that decode to the message"
         return f"encodes to {how}"
