@@ -1,4 +1,8 @@
-"""Record real Dask traffic (messages before encoding) from a LocalCluster into a bench corpus."""
+"""Record real Dask traffic (messages before encoding) from a LocalCluster into a bench corpus.
+
+`--wire` records the frames and exact TCP bytes instead (bench/dask_wire.py), `--sample DIR`
+writes a small sample of them for the repository (tests/data/dask-<version>/).
+"""
 
 from __future__ import annotations
 
@@ -407,7 +411,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--regenerate", action="store_true", help="record even if cached")
     parser.add_argument("--small", action="store_true", help="smaller workloads (4 MiB scatter)")
+    parser.add_argument(
+        "--wire",
+        action="store_true",
+        help="the wire capture instead: frames and TCP bytes per connection (bench/dask_wire.py)",
+    )
+    parser.add_argument(
+        "--sample",
+        type=Path,
+        metavar="DIR",
+        help="write a small sample of the wire capture to DIR (implies --wire)",
+    )
     args = parser.parse_args(argv)
+    if args.wire or args.sample:
+        import dask_wire  # beside this file: sys.path[0] when run as a script
+
+        path = dask_wire.load(regenerate=args.regenerate, small=args.small)
+        print(dask_wire.describe(path))
+        if args.sample:
+            words = [".venv/bin/python", "bench/dask_corpus.py", *(argv or sys.argv[1:])]
+            total = dask_wire.write_sample(path, args.sample, " ".join(words))
+            print(f"sample: {args.sample} ({total} bytes of messages)")
+        return 0
     corpus = load(regenerate=args.regenerate, small=args.small)
     print(describe(corpus))
     print(f"cache: {cache_path(args.small)}")
