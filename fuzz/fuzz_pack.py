@@ -438,11 +438,6 @@ class Build:
         return self.value(depth + 1)
 
 
-#: Known: encode's msgpack fast path runs a header mapping's own methods (copying an Offloaded
-#: header, for one) where the exact walk raises a DaskwireError before it gets there, and lets
-#: what those methods raise escape (fuzz/README.md, "Findings"). True keeps fuzzing past it.
-TOLERATE_ESCAPE = True
-
 #: What may escape encode besides DaskwireError: the pure path's own errors for values that
 #: are not buffers (TypeError, ValueError), and the hostile objects' own.
 ESCAPES = (Hostile, TypeError, ValueError, BufferError, KeyError, IndexError)
@@ -509,8 +504,6 @@ def check_encode(data: bytes) -> None:
             ),
             False,
         )
-    if fast == "Hostile" and exact != "Hostile" and TOLERATE_ESCAPE:
-        return
     assert fast == exact, (fast, exact)
 
 

@@ -25,10 +25,6 @@ TIGHT = Limits(max_frames=6, max_frame_bytes=64, max_message_bytes=512, max_dept
 #: max_depth values past the valid range [0, 1024] and at its ends.
 DEPTHS = (-1, 0, 1024, 1025, 2**63)
 SMALL_LZ4 = b"\x81\xabcompression\xa3lz4"
-#: Known: frames_ok (and so the compiled decode) takes an empty memoryview with a stride, such
-#: as memoryview(b"")[::2], as a frame, where the exact path raises TypeError (not
-#: C-contiguous) (fuzz/README.md, "Findings"). True keeps fuzzing past it.
-TOLERATE_EMPTY_STRIDED = True
 #: What a direct call may raise for an argument of the wrong type or range (no crash).
 ARGUMENT_ERRORS = (TypeError, ValueError, BufferError, OverflowError)
 
@@ -189,14 +185,8 @@ def check_frames_ok(case: Input, frames_ok: Any) -> bool:
         return False
     assert type(ok) is bool, ok
     if ok and not Trap.fired:
-        if TOLERATE_EMPTY_STRIDED and any(map(empty_strided, frames)):
-            return ok
         decoder._check_frame_list(frame_views(frames), limits)
     return ok
-
-
-def empty_strided(frame: Any) -> bool:
-    return type(frame) is memoryview and not frame.nbytes and not frame.c_contiguous
 
 
 def check_build(case: Input, build: Any, flat: bool, vouched: bool) -> None:

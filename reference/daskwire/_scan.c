@@ -202,8 +202,12 @@ static int hold_frames(PyObject *const *items, Py_ssize_t count, Held *h) {
                 release_frames(h);
                 return 0;
             }
+            /* C-contiguous as memoryview.c_contiguous says it, which the exact path asks:
+             * one item, or a stride of one item. PyBuffer_IsContiguous also takes an empty
+             * view of any stride, which the exact path refuses. */
             if (!(view->ndim == 1 && view->itemsize == 1 && view->format != NULL &&
-                  strcmp(view->format, "B") == 0 && PyBuffer_IsContiguous(view, 'C'))) {
+                  strcmp(view->format, "B") == 0 &&
+                  (view->strides == NULL || view->shape[0] == 1 || view->strides[0] == 1))) {
                 PyBuffer_Release(view);
                 release_frames(h);
                 return 0;

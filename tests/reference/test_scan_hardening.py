@@ -645,3 +645,52 @@ def test_packing_survives_finalizers_that_change_the_message(
     assert got["fired"] is True, got  # the finalizer ran inside the packer
     assert got["stepped_aside"] is steps_aside, got
     assert got["same_as_exact"] is (None if steps_aside else True), got
+
+
+# -- inputs the fuzz targets found ---------------------------------------------------------------
+
+# (id, the call as a Python expression). Each reproduces a disagreement of a fast path with
+# the exact path that the targets of fuzz/ found (fuzz/findings/ keeps their inputs).
+FUZZ_FINDINGS: list[tuple[str, str]] = [
+    # A message with a reserved key (PH-11) and a header mapping whose item access raises:
+    # the exact walk refuses the key first; the fast encoder let the mapping's exception out.
+    (
+        "encode-reserved-key-and-header-whose-items-raise",
+        'daskwire.encode({"_$header": 1, "v": Offloaded(Raising({"a": 1}), [])})',
+    ),
+    # An empty frame with a stride of two is not C-contiguous: the exact path refuses it as
+    # a frame; the compiled frame-list check took it for an empty frame.
+    (
+        "decode-empty-strided-frame",
+        (
+            'daskwire.decode([*daskwire.encode({"v": Offloaded({}, [b""])})[:2], '
+            'memoryview(b"")[::2]], mode=mode)'
+        ),
+    ),
+]
+
+
+@compiled(children=1)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("call", [r[1] for r in FUZZ_FINDINGS], ids=[r[0] for r in FUZZ_FINDINGS])
+def test_what_the_fuzz_targets_found_gets_the_exact_paths_answer(call: str, mode: str) -> None:
+    got = _child(f"""
+        from collections.abc import Mapping
+
+        class Raising(Mapping):
+            def __init__(self, items):
+                self.items = items
+            def __getitem__(self, key):
+                raise RuntimeError("no items here")
+            def __iter__(self):
+                return iter(self.items)
+            def __len__(self):
+                return len(self.items)
+
+        mode = {mode!r}
+        fast = outcome(lambda: {call})
+        with pure():
+            exact = outcome(lambda: {call})
+        report(fast=summary(fast), exact=summary(exact), same=same(fast, exact))
+    """)
+    assert got["same"] is True, got
