@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+from daskwire.constants import SPEC_VERSION
 from daskwire.errors import Category
 from daskwire.notation import frame_from_notation
 from daskwire_conformance import cli
@@ -114,10 +115,11 @@ def test_manifest_names_profile_and_versions() -> None:
     manifest = load_manifest(VECTORS_DIR)
     assert manifest["profile"] == "placeholder-v1"
     assert re.fullmatch(r"\d+\.\d+\.\d+", manifest["suite_version"])
-    assert manifest["spec_version"] == "1.0.0"
+    assert manifest["spec_version"] == SPEC_VERSION  # tests/test_spec_version.py pins the constant
     for path in iter_vector_files(VECTORS_DIR):
         doc = json.loads(path.read_text(encoding="utf-8"))
         assert doc["suite_version"] == manifest["suite_version"]
+        assert doc["spec_version"] == manifest["spec_version"]
 
 
 def test_vectors_check_passes(capsys: pytest.CaptureFixture[str]) -> None:

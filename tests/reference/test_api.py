@@ -21,6 +21,7 @@ from daskwire import (
     Offloaded,
     codecs,
 )
+from daskwire.constants import SPEC_VERSION
 from daskwire.errors import error_class
 
 #: The names the team contract promises (a subset of __all__).
@@ -96,7 +97,7 @@ def test_every_error_class_is_exported() -> None:
 
 def test_versions_and_profile() -> None:
     assert daskwire.PROFILE == "placeholder-v1"
-    assert daskwire.SPEC_VERSION == "1.0.0"
+    assert daskwire.SPEC_VERSION == SPEC_VERSION  # tests/test_spec_version.py pins the constant
     assert daskwire.__version__ == "0.1.0"
     assert daskwire.SUPPORTED_CODECS == ("lz4", "zlib")
     assert (daskwire.FORWARDING, daskwire.CONSUMING) == ("forwarding", "consuming")

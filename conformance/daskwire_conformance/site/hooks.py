@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any, Final
 
+from daskwire import SPEC_VERSION
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
@@ -21,12 +22,14 @@ from daskwire_conformance.site.generate import (
 )
 
 __all__ = [
+    "FACTS",
     "external_resources",
     "on_config",
     "on_page_markdown",
     "on_post_build",
     "on_pre_build",
     "render_anchor",
+    "render_facts",
 ]
 
 log = logging.getLogger("mkdocs.plugins.daskwire")
@@ -37,6 +40,10 @@ NAV_FOLDERS: Final = {
     SCHEMAS_INDEX: "generated/schemas/**/*.md",
     VECTORS_INDEX: "generated/vectors/**/*.md",
 }
+
+#: Facts whose source is code, named on a page as `{{ name }}`; the hook writes the value in.
+FACTS: Final = {"spec_version": SPEC_VERSION}
+_FACT_RE: Final = re.compile(r"\{\{ *([a-z_]+) *\}\}")
 
 # A tag that can make a browser fetch something, and the attribute naming what.
 _TAG_RE: Final = re.compile(r"<(script|img|iframe|source|link)\b([^>]*)>", re.IGNORECASE)
@@ -73,6 +80,19 @@ def render_anchor(requirement_id: str) -> str:
     return f'<a id="{escaped}" class="req" href="#{escaped}">{escaped}</a>'
 
 
+def render_facts(markdown: str, *, page: str = "page") -> str:
+    """Replace each `{{ name }}` of `FACTS` with its value; warn about an unknown name."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in FACTS:
+            return FACTS[name]
+        log.warning("%s names an unknown fact {{ %s }}", page, name)
+        return match.group(0)
+
+    return _FACT_RE.sub(value, markdown)
+
+
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     """Resolve snippet includes against the docs folder, whatever the working directory."""
     snippets = config.mdx_configs.get("pymdownx.snippets")
@@ -92,8 +112,8 @@ def on_pre_build(*, config: MkDocsConfig) -> None:
 
 
 def on_page_markdown(markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Turn each statement's `[[ID]]` marker into its anchor."""
-    return replace_markers(markdown, render_anchor)
+    """Write in the `{{ name }}` facts, and turn each statement's `[[ID]]` marker into an anchor."""
+    return replace_markers(render_facts(markdown, page=page.file.src_uri), render_anchor)
 
 
 def on_post_build(*, config: MkDocsConfig) -> None:

@@ -12,7 +12,8 @@ use daskwire_rs::notation::{frame_from_notation, from_notation};
 use daskwire_rs::typed::{decode_typed, from_value};
 use daskwire_rs::value::same;
 use daskwire_rs::{
-    EncodeOptions, FrameReader, Limits, Mode, Offloadable, decode, encode_with_limits, pack, unpack,
+    EncodeOptions, FrameReader, Limits, Mode, Offloadable, SPEC_VERSION, decode,
+    encode_with_limits, pack, unpack,
 };
 
 fn vectors_dir() -> Option<PathBuf> {
@@ -35,6 +36,7 @@ fn load_all(dir: &Path) -> Vec<Json> {
             let text = std::fs::read_to_string(&file).unwrap();
             let doc = parse_deep(&text);
             assert_eq!(doc["profile"], "placeholder-v1", "{}", file.display());
+            assert_eq!(doc["spec_version"], SPEC_VERSION, "{}", file.display());
             out.extend(doc["vectors"].as_array().unwrap().iter().cloned());
         }
     }
