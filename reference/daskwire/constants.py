@@ -7,7 +7,7 @@ from typing import Final
 #: Name of the encoding profile this package implements (spec: index).
 PROFILE: Final = "placeholder-v1"
 #: Version of the specification text this package implements.
-SPEC_VERSION: Final = "1.1.0"
+SPEC_VERSION: Final = "2.0.0"
 
 # --- wire framing (spec/framing.md) --------------------------------------------------------
 

@@ -39,4 +39,4 @@ pub use wire::{FrameReader, pack, unpack};
 pub const PROFILE: &str = "placeholder-v1";
 
 /// The spec version this crate follows.
-pub const SPEC_VERSION: &str = "1.1.0";
+pub const SPEC_VERSION: &str = "2.0.0";
