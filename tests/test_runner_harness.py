@@ -198,3 +198,23 @@ def test_validate_protocol_checks_replies_against_the_schema(
     blamed = by_id(doc)[BLAMED]
     assert (blamed["outcome"], blamed["details"]["checks"][0]["failure"]) == (outcome, failure)
     assert doc["summary"]["passed"] == 6
+
+
+def test_stderr_written_before_the_first_request_is_in_the_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy machine sends `start` after the testee has already written why it fails and
+    exited: the runner is made that slow here, by waiting for the exit before the request."""
+    from daskwire_conformance.runner import harness
+
+    started = harness._Process.__init__
+
+    def late(self: Any, *args: Any, **kwargs: Any) -> None:
+        started(self, *args, **kwargs)
+        self.proc.wait(timeout=10)
+        assert self.stderr.done.wait(10)
+
+    monkeypatch.setattr(harness._Process, "__init__", late)
+    code, doc, _ = check(tmp_path, "not_a_program.py")
+    assert code == 3
+    assert "missing configuration file" in doc["run"]["harness_error"]

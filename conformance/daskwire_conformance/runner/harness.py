@@ -251,6 +251,9 @@ class _StderrTap:
 
     keep: int
     total: int = 0
+    #: The byte count up to which stderr went into an exchange; what comes after it belongs to
+    #: the next exchange, even when it was written before that request was sent.
+    claimed: int = 0
     data: bytearray = field(default_factory=bytearray)
     lock: threading.Lock = field(default_factory=threading.Lock)
     done: threading.Event = field(default_factory=threading.Event)
@@ -488,8 +491,19 @@ class ProcessChannel:
     # -- one request over the current process ------------------------------------------------
 
     def _exchange(self, body: Mapping[str, Any], timeout: float) -> Exchange:
+        """One request and its reply, with the stderr the testee wrote since the last exchange:
+        a testee that writes why it fails and exits before it reads the request (a busy
+        machine starts the request late) still gets its words into the verdict."""
         proc = self._proc
         assert proc is not None
+        mark = proc.stderr.claimed
+        exchange = self._exchange_from(body, timeout, proc, mark)
+        proc.stderr.claimed = proc.stderr.total
+        return exchange
+
+    def _exchange_from(
+        self, body: Mapping[str, Any], timeout: float, proc: _Process, mark: int
+    ) -> Exchange:
         self._seq += 1
         seq = self._seq
         request = {"seq": seq, **body}
@@ -497,7 +511,6 @@ class ProcessChannel:
             problem = self._validate("request", request)
             if problem:
                 return Exchange(reply=None, failure="protocol", message=f"runner bug: {problem}")
-        mark = proc.stderr.total
         began = time.monotonic()
         proc.send(json.dumps(request, separators=(",", ":")).encode() + b"\n")
         kind, data = proc.receive(began + timeout)
