@@ -585,6 +585,10 @@ def _materialize(value: Any) -> Any:
 _TRANSPORT_KEYS: Final = frozenset({"count", "deserialize", "lengths", "compression"})
 
 
+class _NotDecompressible(Exception):
+    """An encoder's compressed frame that the independent decompression cannot read."""
+
+
 def _consumed_independently(frames: list[bytes]) -> Any:
     """A consuming receiver's message, with every decompression done by `_decompress`: frame 1
     is decompressed here and the rest decoded by the reference as a forwarding receiver,
@@ -592,11 +596,29 @@ def _consumed_independently(frames: list[bytes]) -> Any:
     import daskwire
     import msgpack
 
-    small = msgpack.unpackb(frames[0]) if frames[0] else {}
-    codec = small.get("compression") if isinstance(small, dict) else None
-    if codec is not None:
-        frames = [b"", _decompress(codec, frames[1]), *frames[2:]]
-    return _materialize(daskwire.decode(frames, mode="forwarding"))
+    try:
+        small = msgpack.unpackb(frames[0]) if frames[0] else {}
+        codec = small.get("compression") if isinstance(small, dict) else None
+        if codec is not None:
+            frames = [b"", _decompress(codec, frames[1]), *frames[2:]]
+        return _materialize(daskwire.decode(frames, mode="forwarding"))
+    except (_Undecided, daskwire.DaskwireError):
+        raise
+    except Exception as exc:  # whatever the second codec or the msgpack reader raise
+        raise _NotDecompressible(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _consumed(frames: list[bytes], independent: bool) -> Any:
+    """The message a consuming receiver reads from an encoder's frames: decompressed by the
+    independent path when asked and it can decide, otherwise by the reference."""
+    import daskwire
+
+    if independent:
+        try:
+            return _consumed_independently(frames)
+        except _Undecided:
+            pass
+    return daskwire.decode(frames, mode="consuming")
 
 
 def _semantic_encode(
@@ -606,37 +628,22 @@ def _semantic_encode(
     from daskwire.notation import difference, from_notation
 
     common: dict[str, Any] = {"stderr": exchange.stderr, "seconds": exchange.seconds}
-    if independent:
-        try:
-            decoded = _consumed_independently(frames)
-        except _Undecided:
-            independent = False
-        except daskwire.DaskwireError as exc:
-            return Check(
-                outcome="failed",
-                failure="invalid-output",
-                category=str(exc.category),
-                message=f"the reference cannot decode the frames produced: {exc}",
-                actual=_show_frames(frames),
-                **common,
-            )
-        except Exception as exc:
-            return Check(
-                outcome="failed",
-                failure="invalid-output",
-                message=f"the frames produced do not decompress: {type(exc).__name__}: {exc}",
-                actual=_show_frames(frames),
-                **common,
-            )
     try:
-        if not independent:
-            decoded = daskwire.decode(frames, mode="consuming")
+        decoded = _consumed(frames, independent)
     except daskwire.DaskwireError as exc:
         return Check(
             outcome="failed",
             failure="invalid-output",
             category=str(exc.category),
             message=f"the reference cannot decode the frames produced: {exc}",
+            actual=_show_frames(frames),
+            **common,
+        )
+    except _NotDecompressible as exc:
+        return Check(
+            outcome="failed",
+            failure="invalid-output",
+            message=f"the frames produced do not decompress: {exc}",
             actual=_show_frames(frames),
             **common,
         )
