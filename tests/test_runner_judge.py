@@ -51,6 +51,14 @@ ENCODE = vector(
     {"message": MSG, "options": OPTIONS},
     {"frames": FRAMES, "wire": WIRE, "consumed": MSG, "canonical": True},
 )
+#: An encode vector that asks for lz4: its output is judged by the independent decompression.
+ENCODE_LZ4 = vector(
+    "encode",
+    {"message": MSG, "options": {**OPTIONS, "compression": "lz4"}},
+    {"frames": FRAMES, "wire": WIRE, "consumed": MSG, "canonical": False},
+)
+#: Frame 0 of a message whose payload is lz4-compressed: {"compression": "lz4"}.
+LZ4_SMALL_HEADER = bytes(daskwire.encode({"x": "y" * 20000}, compression="lz4")[0]).hex()
 REJECT_ENCODE = vector(
     "reject-encode",
     {"message": {"map": [["_$findex", 1]]}, "options": OPTIONS},
@@ -163,6 +171,21 @@ CASES = [
     ),
     (ENCODE, ok({"frames": ["", "c1"]}), caps(canonical=False), "failed", "invalid-output"),
     (ENCODE, ok({"frames": ["zz"]}), ALL, "errored", "protocol"),
+    (ENCODE_LZ4, ok({"frames": FRAMES}), caps(canonical=False), "passed", "passed"),
+    (
+        ENCODE_LZ4,
+        ok({"frames": [LZ4_SMALL_HEADER, "00"]}),
+        caps(canonical=False),
+        "failed",
+        "invalid-output",
+    ),
+    (
+        ENCODE_LZ4,
+        ok({"frames": [LZ4_SMALL_HEADER, "0100000010c1"]}),
+        caps(canonical=False),
+        "failed",
+        "invalid-output",
+    ),
     (ENCODE, rejected("unencodable-value"), ALL, "failed", "rejected-valid:unencodable-value"),
     (REJECT_ENCODE, ok({"frames": FRAMES}), ALL, "failed", "accepted-invalid"),
     (REJECT_ENCODE, rejected("unencodable-value"), ALL, "passed", "passed"),
@@ -390,3 +413,17 @@ def test_an_incomplete_run_is_never_green() -> None:
     assert summarize(run).exit_code == 4
     run = Run(target="t", results=results, selected=2, start={}, complete=False, harness_error="x")
     assert summarize(run).exit_code == 3
+
+
+@pytest.mark.parametrize(
+    ("frame1", "reason"),
+    [
+        ("00", "the frames produced do not decompress"),  # no lz4 block at all
+        ("0100000010c1", "the reference cannot decode the frames produced: invalid-msgpack"),
+    ],
+)
+def test_compressed_output_is_read_independently_and_says_why_it_fails(
+    frame1: str, reason: str
+) -> None:
+    result, _ = judge(ENCODE_LZ4, ok({"frames": [LZ4_SMALL_HEADER, frame1]}), caps(canonical=False))
+    assert reason in result.reason
