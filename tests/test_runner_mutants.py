@@ -47,6 +47,9 @@ CASES = [
     ("default_shard_size_1mib", "python", ["encode/canonical/*"], {"CE-7"}),
     ("shared_codec_bug", "python", ["encode/compression/*"], {"CP-1"}),
     ("lone_surrogate_replaced", "python", ["invalid/encoder/*"], {"CE-11"}),
+    ("offloaded_lengths_unchecked", "python", ["invalid/encoder/*"], {"CE-12"}),
+    ("count_below_fcount", "python", ["invalid/placeholder/*"], {"PH-10"}),
+    ("all_nil_skips_lengths", "python", ["invalid/compression/*"], {"CP-11"}),
 ]
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import msgpack
@@ -11,7 +13,15 @@ from daskwire.codecs import decompress
 from daskwire.limits import DEFAULT_LIMITS
 from daskwire_conformance.testee import ReferenceTestee, serve
 
-__all__ = ["ReferenceTestee", "raw_payload", "rewrite", "run_main", "walk_placeholders"]
+__all__ = [
+    "ReferenceTestee",
+    "patched",
+    "pure_python",
+    "raw_payload",
+    "rewrite",
+    "run_main",
+    "walk_placeholders",
+]
 
 
 def raw_payload(frames: list[bytes]) -> Any:
@@ -65,3 +75,26 @@ def rewrite(value: Any, fn: Callable[[Any], Any]) -> Any:
 def run_main(testee: ReferenceTestee) -> None:
     """Serve a mutant over stdio when its file is run as a script."""
     sys.exit(serve(testee))
+
+
+@contextmanager
+def patched(target: Any, name: str, value: Any) -> Iterator[None]:
+    """Replace one attribute of the reference for the duration of a call (the mutant's change)."""
+    old = inspect.getattr_static(target, name)  # a staticmethod stays one when restored
+    setattr(target, name, value)
+    try:
+        yield
+    finally:
+        setattr(target, name, old)
+
+
+@contextmanager
+def pure_python() -> Iterator[None]:
+    """The reference's exact, pure-Python paths only (the mutated code lives there)."""
+    from daskwire import accel
+
+    names = ("scan", "frames_ok", "build", "decode", "pack")
+    with ExitStack() as stack:
+        for name in names:
+            stack.enter_context(patched(accel, name, None))
+        yield

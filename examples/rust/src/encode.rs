@@ -324,6 +324,19 @@ impl Encoder<'_> {
                  (the original sizes are unknown)",
             ));
         }
+        if (0..count).all(|i| transport.codec(i).is_none()) {
+            let declared: u128 = transport.lengths.iter().map(|&n| u128::from(n)).sum();
+            let held: u128 = node.frames.iter().map(|f| f.len() as u128).sum();
+            if declared != held {
+                return Err(Error::unencodable_value(
+                    "CE-12",
+                    format!(
+                        "offloaded value: \"lengths\" add up to {declared} bytes, \
+                         its uncompressed frames hold {held} (CP-6)"
+                    ),
+                ));
+            }
+        }
         let findex = self.frames.len();
         self.frames.extend(node.frames.iter().cloned());
         Ok(placeholder(header, findex, count))
