@@ -13,7 +13,7 @@ all=false
 extras=dev
 case "${1:-}" in
     "") ;;
-    --all) all=true; extras=dev,bench,fuzz ;;
+    --all) all=true; extras=dev,bench,fuzz,mutation ;;
     --bench) extras=dev,bench ;;
     *) echo "usage: bash scripts/setup.sh [--all | --bench]" >&2; exit 2 ;;
 esac

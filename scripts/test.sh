@@ -63,6 +63,8 @@ step pytest coverage run -m pytest
 # the tests of the C extension itself (marked `compiled`) are deselected.
 step pytest-pure env DASKWIRE_PURE_PYTHON=1 DASKWIRE_FUZZ_SCALE=0.25 coverage run --append \
     -m pytest -q -m "not compiled" tests/reference tests/test_vectors_reference.py
+# A seeded sample of the mutation run (tests/mutation/README.md): an unlisted survivor fails.
+step mutation-sample bash scripts/mutate.sh --sample 150 --budget 75
 # The C extension under AddressSanitizer and UndefinedBehaviorSanitizer.
 step c-sanitizers bash scripts/sanitize.sh
 # Branch coverage of the reference codec (coverage's source is reference/daskwire).
