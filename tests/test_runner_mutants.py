@@ -50,6 +50,7 @@ CASES = [
     ("offloaded_lengths_unchecked", "python", ["invalid/encoder/*"], {"CE-12"}),
     ("count_below_fcount", "python", ["invalid/placeholder/*"], {"PH-10"}),
     ("all_nil_skips_lengths", "python", ["invalid/compression/*"], {"CP-11"}),
+    ("sizes_mod_256", "python", ["decode/*"], {"PL-1", "PL-3", "RX-1", "CP-7"}),
 ]
 
 

@@ -260,7 +260,9 @@ def expand_notation(node: Any) -> Any:
     """Expand case-only macros inside a typed-notation value into plain notation.
 
     Macros: {"bin-repeat": {"repeat": hex, "length": n}}, {"bin-random": {"seed": s,
-    "length": n}}, {"str-repeat": {"repeat": text, "length": n}}, {"nested-array":
+    "length": n}}, {"str-repeat": {"repeat": text, "length": n}}, {"array-repeat": {"item":
+    value, "length": n}} (n copies of value), {"int-map": {"length": n}} (keys and values 0 to
+    n - 1, in order), {"nested-array":
     {"depth": d, "leaf": value}} (d arrays around leaf), {"nested-map": {"depth": d, "key":
     k, "leaf": value}}; frames of offloaded/materialized values may use frame builders.
     """
@@ -277,6 +279,10 @@ def expand_notation(node: Any) -> Any:
         text = str(body["repeat"])
         length = int(body["length"])
         return (text * (length // len(text) + 1))[:length]
+    if tag == "array-repeat":
+        return [expand_notation(body["item"])] * int(body["length"])
+    if tag == "int-map":
+        return {"map": [[i, i] for i in range(int(body["length"]))]}
     if tag == "nested-array":
         value = expand_notation(body["leaf"])
         for _ in range(int(body["depth"])):
