@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Iterable
 from functools import cache
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, BuiltSite
@@ -117,3 +119,20 @@ def test_a_vector_page_says_which_mode_decodes_a_vector_only_one_mode_rejects() 
         text = render_example(vector, load_requirements())
         (mode,) = vector.expected["accepted"]
         assert f"{mode} decodes it (RX-3)" in text, vector.id
+
+
+def test_the_suite_strength_page_shows_the_recorded_mutation_score(built_site: BuiltSite) -> None:
+    assert built_site.returncode == 0, built_site.output
+    score = json.loads((ROOT / "spec" / "mutation" / "score.json").read_text(encoding="utf-8"))
+    page = (built_site.site / "generated" / "mutation" / "index.html").read_text(encoding="utf-8")
+    total = score["total"]
+    assert f"{total['killed']} of " in page
+    assert score["date"] in page
+    for module in score["modules"]:
+        assert f"{module}" in page
+
+
+def test_without_a_recorded_score_the_page_says_so(tmp_path: Path) -> None:
+    from daskwire_conformance.site.mutation import mutation_page
+
+    assert "No mutation score is recorded" in mutation_page(tmp_path / "score.json")

@@ -34,6 +34,7 @@ from daskwire_conformance.site.implementations import (
     load_results,
     suite_state,
 )
+from daskwire_conformance.site.mutation import MUTATION_PAGE, MUTATION_SCORE, mutation_page
 
 __all__ = [
     "ERRORS_TABLE",
@@ -565,6 +566,7 @@ def generate(spec_dir: Path, page_order: Sequence[str] = ()) -> None:
         results, suite_state(vectors_dir()), vector_pages=vector_pages_available()
     )
     _write(spec_dir / IMPLEMENTATIONS_PAGE, page)
+    _write(spec_dir / MUTATION_PAGE, mutation_page(spec_dir / MUTATION_SCORE))
 
     if vector_pages_available():
         module = importlib.import_module(VECTOR_PAGES_MODULE)
