@@ -51,6 +51,8 @@ CASES = [
     ("count_below_fcount", "python", ["invalid/placeholder/*"], {"PH-10"}),
     ("all_nil_skips_lengths", "python", ["invalid/compression/*"], {"CP-11"}),
     ("sizes_mod_256", "python", ["decode/*"], {"PL-1", "PL-3", "RX-1", "CP-7"}),
+    ("zlib_limits_ignored", "python", ["invalid/limits/*"], {"LM-5", "LM-6"}),
+    ("zlib_limits_exclusive", "python", ["decode/limits/*"], {"LM-5", "LM-6"}),
 ]
 
 

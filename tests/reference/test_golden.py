@@ -775,3 +775,23 @@ def test_hand_derived_lz4_blocks(case: Lz4Block) -> None:
         decompress("lz4", frame, DEFAULT_LIMITS)
     # liblz4 accepts an offset of 0 and writes zeros for it; the reference does not (CP-13).
     assert [out is not None for out in independent] == [case.liblz4_accepts] * 2
+
+
+def test_hand_checked_zlib_stream_of_ratio_nine() -> None:
+    """The zlib frame of the zlib limit vectors: 108 zero bytes in 12 bytes (LM-5, LM-6)."""
+    frame = hx("789c 6360a01f0000 006c0001")
+    assert len(frame) == 12
+    assert bytes(cramjam.zlib.decompress(frame)) == bytes(108)
+    assert decompress("zlib", frame, DEFAULT_LIMITS) == bytes(108)
+    # Adler-32 of 108 zero bytes: a = 1, b = 108.
+    assert frame[-4:] == ((108 << 16) | 1).to_bytes(4, "big")
+
+
+def test_str16_array16_map16_of_300_by_rule() -> None:
+    """The 300-entry vectors' frame 1: two-byte lengths, big-endian (PL-1)."""
+    import msgpack
+
+    assert hx("da 012c") + b"a" * 300 == msgpack.packb("a" * 300)
+    assert hx("c5 012c") + b"\xab" * 300 == msgpack.packb(b"\xab" * 300)
+    assert hx("dc 012c") + b"\x07" * 300 == msgpack.packb([7] * 300)
+    assert msgpack.packb({i: i for i in range(300)})[:3] == hx("de 012c")
