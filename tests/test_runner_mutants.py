@@ -53,6 +53,8 @@ CASES = [
     ("sizes_mod_256", "python", ["decode/*"], {"PL-1", "PL-3", "RX-1", "CP-7"}),
     ("zlib_limits_ignored", "python", ["invalid/limits/*"], {"LM-5", "LM-6"}),
     ("zlib_limits_exclusive", "python", ["decode/limits/*"], {"LM-5", "LM-6"}),
+    ("float32_array_widened", "python", ["encode/payload/*"], {"PL-5", "CE-10"}),
+    ("float32_bin_as_str", "python", ["encode/payload/*"], {"PL-3"}),
 ]
 
 
