@@ -55,6 +55,8 @@ CASES = [
     ("zlib_limits_exclusive", "python", ["decode/limits/*"], {"LM-5", "LM-6"}),
     ("float32_array_widened", "python", ["encode/payload/*"], {"PL-5", "CE-10"}),
     ("float32_bin_as_str", "python", ["encode/payload/*"], {"PL-3"}),
+    ("key_int_min_refused", "python", ["encode/payload/*"], {"PL-4"}),
+    ("frame0_first_key_only", "python", ["invalid/small-header/*"], {"SH-1"}),
 ]
 
 
