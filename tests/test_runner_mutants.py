@@ -57,6 +57,7 @@ CASES = [
     ("float32_bin_as_str", "python", ["encode/payload/*"], {"PL-3"}),
     ("key_int_min_refused", "python", ["encode/payload/*"], {"PL-4"}),
     ("frame0_first_key_only", "python", ["invalid/small-header/*"], {"SH-1"}),
+    ("frame0_compression_nil", "python", ["encode/compression/*"], {"SH-4"}),
 ]
 
 

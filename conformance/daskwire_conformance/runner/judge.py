@@ -621,6 +621,50 @@ def _consumed(frames: list[bytes], independent: bool) -> Any:
     return daskwire.decode(frames, mode="consuming")
 
 
+def _small_header_for(codec: str) -> bytes:
+    """The one frame 0 SH-4 allows for a frame 1 compressed with `codec`: a fixmap of one
+    entry, the fixstr "compression" and the codec's name as the shortest str, written here
+    byte by byte rather than by a msgpack library."""
+    name = codec.encode("utf-8")
+    n = len(name)
+    if n < 32:
+        head = bytes([0xA0 | n])
+    elif n < 2**8:
+        head = b"\xd9" + n.to_bytes(1, "big")
+    elif n < 2**16:
+        head = b"\xda" + n.to_bytes(2, "big")
+    else:
+        head = b"\xdb" + n.to_bytes(4, "big")
+    return b"\x81\xabcompression" + head + name
+
+
+def _frame0_problem(frame0: bytes) -> str | None:
+    """Why an encoder's frame 0 is not one SH-4 allows, or None. The frames have decoded, so
+    frame 1 is compressed exactly when frame 0 names a codec: frame 0 must then be exactly
+    `{"compression": name}` in its shortest form, and otherwise empty."""
+    import msgpack
+
+    if not frame0:
+        return None
+    try:
+        small = msgpack.unpackb(frame0)
+    except Exception:  # the decoder would have refused it; be safe all the same
+        return f"frame 0 {frame0.hex()} is not msgpack"
+    codec = small.get("compression") if isinstance(small, dict) else None
+    if not isinstance(codec, str):
+        return (
+            f"frame 0 is {frame0.hex()}, but an encoder writes an empty frame 0 when frame 1 "
+            "is not compressed"
+        )
+    want = _small_header_for(codec)
+    if frame0 != want:
+        return (
+            f"frame 0 is {frame0.hex()}, not exactly {want.hex()}, the shortest "
+            f"{{'compression': {codec!r}}}"
+        )
+    return None
+
+
 def _semantic_encode(
     exchange: Exchange, consumed: Any, frames: list[bytes], *, independent: bool = False
 ) -> Check:
@@ -644,6 +688,15 @@ def _semantic_encode(
             outcome="failed",
             failure="invalid-output",
             message=f"the frames produced do not decompress: {exc}",
+            actual=_show_frames(frames),
+            **common,
+        )
+    wrong_frame0 = _frame0_problem(frames[0])
+    if wrong_frame0 is not None:
+        return Check(
+            outcome="failed",
+            failure="invalid-output",
+            message=f"frame 0 breaks SH-4: {wrong_frame0}",
             actual=_show_frames(frames),
             **common,
         )
