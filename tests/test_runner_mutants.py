@@ -58,6 +58,8 @@ CASES = [
     ("key_int_min_refused", "python", ["encode/payload/*"], {"PL-4"}),
     ("frame0_first_key_only", "python", ["invalid/small-header/*"], {"SH-1"}),
     ("frame0_compression_nil", "python", ["encode/compression/*"], {"SH-4"}),
+    ("stream_rest_of_chunk_dropped", "python", ["stream/sequence/*"], {"WF-5"}),
+    ("stream_empty_last_frame", "python", ["stream/sequence/*"], {"WF-5", "WF-6"}),
 ]
 
 

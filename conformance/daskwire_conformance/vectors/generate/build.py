@@ -144,12 +144,25 @@ def _split_uneven(data: bytes, _cuts: Sequence[int]) -> list[bytes]:
     return out
 
 
+def _split_mid_frame(data: bytes, cuts: Sequence[int]) -> list[bytes]:
+    """Chunks that end halfway into every second prelude or frame, so each chunk holds the end
+    of one, the whole of the next, and the start of the one after it (WF-5)."""
+    points = [0, *(c for c in cuts if 0 < c <= len(data))]
+    if points[-1] != len(data):
+        points.append(len(data))
+    spans = list(itertools.pairwise(points))
+    mids = [a + (b - a) // 2 for a, b in spans[1::2]]
+    bounds = [0, *(m for m in mids if 0 < m < len(data)), len(data)]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
+
+
 #: The named ways a stream case cuts its bytes into chunks, and the phrase for descriptions.
 SPLITS: Final[dict[str, tuple[Callable[[bytes, Sequence[int]], list[bytes]], str]]] = {
     "whole": (_split_whole, "in one chunk"),
     "byte-by-byte": (_split_bytes, "one byte per chunk"),
     "frame-boundaries": (_split_at, "cut at frame boundaries"),
     "uneven": (_split_uneven, "in Fibonacci-sized chunks"),
+    "mid-frame": (_split_mid_frame, "in chunks ending mid-frame"),
 }
 
 
