@@ -262,7 +262,8 @@ def expand_notation(node: Any) -> Any:
     Macros: {"bin-repeat": {"repeat": hex, "length": n}}, {"bin-random": {"seed": s,
     "length": n}}, {"str-repeat": {"repeat": text, "length": n}}, {"array-repeat": {"item":
     value, "length": n}} (n copies of value), {"int-map": {"length": n}} (keys and values 0 to
-    n - 1, in order), {"nested-array":
+    n - 1, in order), {"placeholder-run": {"header": h, "length": n}} (n one-frame placeholders
+    with header h, `_$findex` 0 to n - 1), {"nested-array":
     {"depth": d, "leaf": value}} (d arrays around leaf), {"nested-map": {"depth": d, "key":
     k, "leaf": value}}; frames of offloaded/materialized values may use frame builders.
     """
@@ -281,6 +282,12 @@ def expand_notation(node: Any) -> Any:
         return (text * (length // len(text) + 1))[:length]
     if tag == "array-repeat":
         return [expand_notation(body["item"])] * int(body["length"])
+    if tag == "placeholder-run":
+        header = expand_notation(body["header"])
+        return [
+            {"map": [["_$header", header], ["_$findex", i], ["_$fcount", 1]]}
+            for i in range(int(body["length"]))
+        ]
     if tag == "int-map":
         return {"map": [[i, i] for i in range(int(body["length"]))]}
     if tag == "nested-array":
