@@ -15,7 +15,7 @@ Layout of one capture (`.bench-cache/dask-wire-<distributed>-v1-<full|small>/`):
 - `<phase>/writes/<stream>.bin` and `<phase>/socket/<connection>-<c2s|s2c>.bin`: the raw bytes,
   messages back to back.
 
-Two phases, each its own LocalCluster running the workloads of bench/dask_corpus.py plus a task
+Two phases, each its own LocalCluster running the workloads of bench/dask_workloads.py plus a task
 that raises and a few compressible values: `plain` (`distributed.comm.compression` false) and
 `lz4` (lz4, with the small workloads). The scheduler and the client are on 127.0.0.1, the workers
 and the proxy (which also binds its upstream side) on 127.0.0.2: distributed never compresses
@@ -315,7 +315,7 @@ def record_phase(out: Path, compression: str | bool, small: bool) -> dict[str, A
     import distributed
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import dask_corpus
+    import dask_workloads
 
     out.mkdir(parents=True)
     os.environ[ENV_DIR] = str(out)  # inherited by the worker processes
@@ -342,7 +342,7 @@ def record_phase(out: Path, compression: str | bool, small: bool) -> dict[str, A
             distributed.Client(contact) as client,
         ):
             client.wait_for_workers(2)
-            dask_corpus.run_workloads(client, small)
+            dask_workloads.run_workloads(client, small)
             extra_workloads(client)
     finally:
         remove_capture()
