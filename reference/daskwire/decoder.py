@@ -403,10 +403,13 @@ def decode(
             return message
     scan, frames_ok, build = accel.scan, accel.frames_ok, accel.build
     if scan is not None and frames_ok is not None and build is not None:
-        # Python code runs between the frame-list check and the build (a finalizer can resize
-        # a bytearray or release a memoryview), so frames other than bytes are held as views
-        # from the check to their last use, as the exact path below holds them (WF-7).
-        held = frames if all(type(f) is bytes for f in frames) else frame_views(frames)
+        # Python code runs between the frame-list check and the build (a finalizer can swap a
+        # frame of the caller's list, resize a bytearray or release a memoryview), so the
+        # frames are held in a tuple of their own from the check to their last use, frames
+        # other than bytes as views, as the exact path below holds them (WF-7).
+        held = (
+            tuple(frames) if all(type(f) is bytes for f in frames) else tuple(frame_views(frames))
+        )
         if frames_ok(held, limits.max_frames, limits.max_frame_bytes, limits.max_message_bytes):
             body = _payload(held, limits)
             placeholders = scan(body, limits.max_depth, -1)
