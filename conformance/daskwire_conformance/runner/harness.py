@@ -7,6 +7,7 @@ import json
 import os
 import queue
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -247,7 +248,12 @@ class InProcessChannel:
 
 @dataclass(slots=True)
 class _StderrTap:
-    """Drains a pipe in a thread; keeps the newest bytes and a running byte count."""
+    """Drains a pipe in a thread; keeps the newest bytes and a running byte count.
+
+    Reads happen under the lock, and `since` first drains what the pipe already holds, so
+    that stderr a testee wrote before its reply is in that reply's exchange: the two pipes
+    are read by different threads, and the reply can be read first.
+    """
 
     keep: int
     total: int = 0
@@ -257,27 +263,47 @@ class _StderrTap:
     data: bytearray = field(default_factory=bytearray)
     lock: threading.Lock = field(default_factory=threading.Lock)
     done: threading.Event = field(default_factory=threading.Event)
+    fd: int = -1
 
     def run(self, fd: int) -> None:
+        self.fd = fd
+        os.set_blocking(fd, False)
         try:
-            while True:
-                try:
-                    chunk = os.read(fd, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
+            while not self.done.is_set():
+                with contextlib.suppress(OSError, ValueError):  # closed under us: see close()
+                    select.select([fd], [], [], _POLL_SECONDS)
                 with self.lock:
-                    self.total += len(chunk)
-                    self.data += chunk
-                    if len(self.data) > self.keep:
-                        del self.data[: len(self.data) - self.keep]
+                    self._drain()
         finally:
             self.done.set()
+
+    def close(self) -> None:
+        """Stop reading before the pipe is closed, so that its number is never read again."""
+        with self.lock:
+            self.fd = -1
+            self.done.set()
+
+    def _drain(self) -> None:
+        """Read what the pipe holds now, without waiting (the lock is held); EOF ends the tap."""
+        while not self.done.is_set() and self.fd >= 0:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.done.set()
+                return
+            self.total += len(chunk)
+            self.data += chunk
+            if len(self.data) > self.keep:
+                del self.data[: len(self.data) - self.keep]
 
     def since(self, mark: int) -> str:
         """Text written after byte count `mark`, at most `keep` bytes of it."""
         with self.lock:
+            self._drain()
             new = self.total - mark
             if new <= 0:
                 return ""
@@ -438,6 +464,7 @@ class _Process:
             self.proc.wait(timeout=5)
         self.close_stdin()
         self.stderr.done.wait(0.5)
+        self.stderr.close()
         for pipe in (self.proc.stdout, self.proc.stderr):
             if pipe is not None:
                 with contextlib.suppress(OSError):
