@@ -68,6 +68,12 @@ def _lz4_decompress(data: Buffer, limits: Limits) -> bytes:
     except lz4.block.LZ4BlockError as exc:
         msg = f"lz4 block does not decompress to its declared {declared} bytes: {exc}"
         raise InvalidCompressedData(msg, requirement="CP-4") from exc
+    except ValueError as exc:
+        # python-lz4 takes sizes up to 2**31 - 1 only (liblz4's `int`), and liblz4 compresses
+        # at most LZ4_MAX_INPUT_SIZE (0x7E000000) bytes into one block, so a larger declared
+        # size that the limits allow belongs to no block liblz4 writes.
+        msg = f"lz4 block declares {declared} bytes, more than liblz4 decompresses: {exc}"
+        raise InvalidCompressedData(msg, requirement="CP-4") from exc
     # liblz4 accepts a match offset of 0 and writes zeros for it (lz4_Block_format.md,
     # "Safe decoding"). Such a match leaves four zero bytes in the output and two in the
     # block, so only a block that has both needs its offsets read.
