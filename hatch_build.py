@@ -1,4 +1,4 @@
-"""Hatchling build hook: compiles the optional C extension daskwire._scan into the wheel."""
+"""Hatchling build hook: compiles the optional C extension (placeholder-v1's `_scan`) for wheels."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from hatchling.builders.config import BuilderConfig
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 #: The extension's C source, relative to the project root.
-SOURCE = Path("reference/daskwire/_scan.c")
+SOURCE = Path("reference/daskwire/placeholder_v1/_scan.c")
 #: Compiler flags; the interpreter's include dir and the output file are added per build.
 CFLAGS = ["-O2", "-fPIC", "-shared", "-std=c11", "-Wall", "-Wextra"]
 #: Set to 1 at build time, a failed compile gives a pure-Python build instead of an error.
@@ -52,7 +52,7 @@ def compile_extension(source: Path, target: Path) -> None:
 
 
 class CustomBuildHook(BuildHookInterface[BuilderConfig]):
-    """Ships daskwire._scan in wheels and compiles it in place for editable installs."""
+    """Ships the `_scan` extension in wheels and compiles it in place for editable installs."""
 
     PLUGIN_NAME = "custom"
     _tmp: str | None = None
@@ -73,17 +73,19 @@ class CustomBuildHook(BuildHookInterface[BuilderConfig]):
             self._remove_tmp()
             if os.environ.get(PURE_ENV) != "1":
                 raise ExtensionBuildError(
-                    f"daskwire: cannot build the C extension daskwire._scan; set {PURE_ENV}=1 "
+                    f"daskwire: cannot build the C extension daskwire.placeholder_v1._scan; "
+                    f"set {PURE_ENV}=1 "
                     f"to build without it.\n{exc}"
                 ) from None
             print(
-                f"daskwire: building without daskwire._scan ({PURE_ENV}=1): {exc}", file=sys.stderr
+                f"daskwire: building without daskwire.placeholder_v1._scan ({PURE_ENV}=1): {exc}",
+                file=sys.stderr,
             )
             if version == "editable":
                 target.unlink(missing_ok=True)  # no stale build of an older _scan.c
             return
         if version != "editable":
-            build_data["force_include"][str(target)] = f"daskwire/{name}"
+            build_data["force_include"][str(target)] = f"daskwire/placeholder_v1/{name}"
             build_data["pure_python"] = False
             build_data["infer_tag"] = True  # cpXY-cpXY-platform instead of py3-none-any
 

@@ -14,10 +14,10 @@ from _harness import Source, instrumented, main, pure_python
 
 with instrumented():
     import daskwire
-    from daskwire import accel
+    from daskwire.placeholder_v1 import accel
 
 from daskwire import DaskwireError, Float32, Limits, Materialized, Offloaded
-from daskwire.constants import BYTESTRING_THRESHOLD
+from daskwire.placeholder_v1.constants import BYTESTRING_THRESHOLD
 
 #: Map keys and header keys worth colliding with: reserved, transport and serializer keys.
 NAMES = (

@@ -13,13 +13,14 @@ from _harness import Source, instrumented, main, pure_python
 
 with instrumented():
     import daskwire
-    from daskwire import accel, decoder, payload
+    from daskwire import payload
     from daskwire.notation import difference
+    from daskwire.placeholder_v1 import accel, decoder
     from daskwire.wire import frame_views
 
 from daskwire import CONSUMING, DEFAULT_LIMITS, FORWARDING, DaskwireError, Limits, Offloaded
-from daskwire.constants import RESERVED_KEYS
 from daskwire.limits import MSGPACK_MAX_DEPTH
+from daskwire.placeholder_v1.constants import RESERVED_KEYS
 
 TIGHT = Limits(max_frames=6, max_frame_bytes=64, max_message_bytes=512, max_depth=8)
 #: max_depth values past the valid range [0, 1024] and at its ends.

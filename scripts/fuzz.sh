@@ -5,7 +5,8 @@
 #   bash scripts/fuzz.sh TARGET [libFuzzer options and corpus directories...]
 #
 # TARGET is decode, pack or scan_build (fuzz/fuzz_TARGET.py), or a path to a target. The
-# script compiles daskwire._scan with clang and -fsanitize=address,undefined,fuzzer-no-link
+# script compiles daskwire.placeholder_v1._scan with clang and
+# -fsanitize=address,undefined,fuzzer-no-link
 # (and -Werror) into a scratch copy of the package, puts that copy first on PYTHONPATH, checks
 # that it is the build imported, and runs the target with atheris's asan_with_fuzzer.so
 # preloaded: clang's ASan and UBSan runtimes with libFuzzer linked in, so the extension's
@@ -45,12 +46,13 @@ runtime=$("$python" -c 'import atheris, os; print(os.path.join(atheris.path(), "
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 cp -r "$root/reference/daskwire" "$scratch/daskwire"
-rm -f "$scratch"/daskwire/*.so
+rm -f "$scratch"/daskwire/*.so "$scratch"/daskwire/placeholder_v1/*.so
 include=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 suffix=$("$python" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
 "$cc" -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link \
     -fno-sanitize-recover=undefined -fPIC -shared -std=c11 -Wall -Wextra -Werror \
-    -I"$include" "$root/reference/daskwire/_scan.c" -o "$scratch/daskwire/_scan$suffix"
+    -I"$include" "$root/reference/daskwire/placeholder_v1/_scan.c" \
+    -o "$scratch/daskwire/placeholder_v1/_scan$suffix"
 
 # CPython's own allocations would report as leaks at exit, so leak checking is off.
 # PYTHONMALLOC=malloc hands every Python object to ASan's allocator, so that a reference
@@ -65,7 +67,7 @@ fuzzed() {
 }
 # The run must use the instrumented build, not the checkout's.
 fuzzed -c "
-import daskwire._scan as s, sys
+import daskwire.placeholder_v1._scan as s, sys
 sys.exit(0 if s.__file__.startswith('$scratch') else 'the fuzz run would use ' + s.__file__)
 "
 fuzzed "$target" "$@"

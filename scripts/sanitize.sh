@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the C extension's tests under AddressSanitizer and UndefinedBehaviorSanitizer: builds
-# daskwire._scan with both (and -Werror) into a scratch copy of the package, puts that copy
-# first on PYTHONPATH, and runs the scanner tables, the hardening tests, the fuzz suite and
+# daskwire.placeholder_v1._scan with both (and -Werror) into a scratch copy of the package,
+# puts that copy first on PYTHONPATH, and runs the scanner tables, the hardening tests, the fuzz suite and
 # every golden vector. Then each fuzz target of fuzz/ runs for a few seconds from its seeds
 # under the fuzz recipe (scripts/fuzz.sh: clang's sanitizers with coverage fed to libFuzzer).
 # Any memory error or undefined behaviour aborts the run. Uses .venv (scripts/setup.sh --all).
@@ -13,13 +13,14 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
 cp -r reference/daskwire "$scratch/daskwire"
-rm -f "$scratch"/daskwire/*.so
+rm -f "$scratch"/daskwire/*.so "$scratch"/daskwire/placeholder_v1/*.so
 include=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 suffix=$("$python" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
 cc=${CC:-cc}
 "$cc" -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
     -fno-sanitize-recover=undefined -fPIC -shared -std=c11 -Wall -Wextra -Werror \
-    -I"$include" reference/daskwire/_scan.c -o "$scratch/daskwire/_scan$suffix"
+    -I"$include" reference/daskwire/placeholder_v1/_scan.c \
+    -o "$scratch/daskwire/placeholder_v1/_scan$suffix"
 
 # The Python binary is not instrumented, so the sanitizer runtimes are preloaded; CPython's
 # own allocations would report as leaks at exit, so leak checking is off.
@@ -33,7 +34,7 @@ sanitized() {
 }
 # The run must use the instrumented build, not the checkout's.
 sanitized -c "
-import daskwire._scan as s, sys
+import daskwire.placeholder_v1._scan as s, sys
 sys.exit(0 if s.__file__.startswith('$scratch') else 'sanitizer run would use ' + s.__file__)
 "
 sanitized -m pytest -q -p no:cacheprovider \

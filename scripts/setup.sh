@@ -70,14 +70,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "==> installing the kit and its extras ($extras) into .venv"
 .venv/bin/python -m pip install --quiet --upgrade pip
-# The editable install runs hatch_build.py, which compiles the C extension daskwire._scan in
+# The editable install runs hatch_build.py, which compiles the C extension daskwire.placeholder_v1._scan in
 # place (reference/daskwire/) on every run, so a _scan.c edited since the last run is rebuilt.
 .venv/bin/python -m pip install --quiet -e ".[$extras]"
-if ! ext=$(.venv/bin/python -c 'import daskwire._scan as s; print(s.__file__)'); then
+if ! ext=$(.venv/bin/python -c 'import daskwire.placeholder_v1._scan as s; print(s.__file__)'); then
     if [ "${DASKWIRE_PURE_PYTHON:-}" = 1 ]; then
-        echo "WARNING: installed without the C extension daskwire._scan (DASKWIRE_PURE_PYTHON=1)" >&2
+        echo "WARNING: installed without the C extension daskwire.placeholder_v1._scan (DASKWIRE_PURE_PYTHON=1)" >&2
     else
-        echo "FAILED: the C extension daskwire._scan does not import after the install" >&2
+        echo "FAILED: the C extension daskwire.placeholder_v1._scan does not import after the install" >&2
         exit 1
     fi
 else

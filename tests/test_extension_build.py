@@ -1,4 +1,4 @@
-"""The C extension daskwire._scan: built in place for the checkout, and the build hook's rules."""
+"""The C extension `_scan` of placeholder-v1: built in place for the checkout; the hook's rules."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "reference" / "daskwire" / "_scan.c"
+SOURCE = ROOT / "reference" / "daskwire" / "placeholder_v1" / "_scan.c"
 EXTENSION = f"_scan{sysconfig.get_config_var('EXT_SUFFIX')}"
 
 
 def test_checkout_extension_is_built_and_fresh() -> None:
     """The editable install (scripts/setup.sh) compiled _scan.c in place, after its last edit."""
     try:
-        from daskwire import _scan
+        from daskwire.placeholder_v1 import _scan
     except ImportError:
         if os.environ.get("DASKWIRE_PURE_PYTHON") == "1":
             pytest.skip("installed without the C extension (DASKWIRE_PURE_PYTHON=1)")
@@ -29,7 +29,8 @@ def test_checkout_extension_is_built_and_fresh() -> None:
     built = Path(_scan.__file__)
     assert built == SOURCE.with_name(EXTENSION)
     assert built.stat().st_mtime >= SOURCE.stat().st_mtime, (
-        "daskwire._scan is older than _scan.c: re-run `bash scripts/setup.sh` to rebuild it"
+        "daskwire.placeholder_v1._scan is older than _scan.c: "
+        "re-run `bash scripts/setup.sh` to rebuild it"
     )
 
 
@@ -52,8 +53,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("CC", raising=False)
     (tmp_path / "tmp").mkdir()  # the hook's temporary build directories go here
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
-    (tmp_path / "reference" / "daskwire").mkdir(parents=True)
-    shutil.copy(SOURCE, tmp_path / "reference" / "daskwire")
+    (tmp_path / "reference" / "daskwire" / "placeholder_v1").mkdir(parents=True)
+    shutil.copy(SOURCE, tmp_path / "reference" / "daskwire" / "placeholder_v1")
     return tmp_path
 
 
@@ -67,26 +68,28 @@ def _initialize(hook: ModuleType, root: Path, version: str) -> tuple[Any, dict[s
 
 def _break(root: Path) -> None:
     """Make the scratch _scan.c fail to compile with a recognizable message."""
-    (root / "reference" / "daskwire" / "_scan.c").write_text('#error "scan-source-broken"\n')
+    (root / "reference" / "daskwire" / "placeholder_v1" / "_scan.c").write_text(
+        '#error "scan-source-broken"\n'
+    )
 
 
 def test_wheel_build_ships_the_extension(hook: ModuleType, project: Path) -> None:
     instance, build_data = _initialize(hook, project, "standard")
     ((built, shipped),) = build_data["force_include"].items()
     assert Path(built).is_file()
-    assert shipped == f"daskwire/{EXTENSION}"
+    assert shipped == f"daskwire/placeholder_v1/{EXTENSION}"
     assert build_data["pure_python"] is False
     assert build_data["infer_tag"] is True
-    assert not (project / "reference" / "daskwire" / EXTENSION).exists()
+    assert not (project / "reference" / "daskwire" / "placeholder_v1" / EXTENSION).exists()
     instance.finalize("standard", build_data, "unused.whl")
     assert list((project / "tmp").iterdir()) == []
 
 
 def test_editable_build_compiles_in_place(hook: ModuleType, project: Path) -> None:
     _, build_data = _initialize(hook, project, "editable")
-    assert (project / "reference" / "daskwire" / EXTENSION).is_file()
+    assert (project / "reference" / "daskwire" / "placeholder_v1" / EXTENSION).is_file()
     assert build_data == {"force_include": {}, "pure_python": True, "infer_tag": False}
-    assert list((project / "reference" / "daskwire").glob(".tmp*")) == []
+    assert list((project / "reference" / "daskwire" / "placeholder_v1").glob(".tmp*")) == []
 
 
 def test_failed_compile_fails_the_build(hook: ModuleType, project: Path) -> None:
@@ -113,7 +116,7 @@ def test_opt_out_builds_pure_python(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """With DASKWIRE_PURE_PYTHON=1 a failed compile gives a pure build and says why."""
-    stale = project / "reference" / "daskwire" / EXTENSION
+    stale = project / "reference" / "daskwire" / "placeholder_v1" / EXTENSION
     stale.write_bytes(b"an older build")
     _break(project)
     monkeypatch.setenv("DASKWIRE_PURE_PYTHON", "1")

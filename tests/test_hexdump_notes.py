@@ -27,7 +27,7 @@ _LZ4_HEADER = bytes.fromhex("81ab636f6d7072657373696f6ea36c7a34")
 
 @cache
 def _vectors() -> tuple[Vector, ...]:
-    return tuple(load_vectors(ROOT / "vectors"))
+    return tuple(load_vectors(ROOT / "vectors" / "placeholder-v1"))
 
 
 def _wire(frames: list[bytes]) -> bytes:

@@ -144,6 +144,32 @@ def test_source_map(
     assert where.in_message(line, column) is message
 
 
+@pytest.mark.parametrize(
+    ("operator", "rule"),
+    [
+        ("ReplaceBinaryOperator_Sub_Add", "message"),
+        ("ReplaceBinaryOperator_Sub_Mul", "message"),
+        # `size << 1` or `size ** 2` can outgrow int-to-str's digit limit: the message raises
+        ("ReplaceBinaryOperator_Sub_LShift", None),
+        ("ReplaceBinaryOperator_Sub_Pow", None),
+    ],
+)
+def test_message_rule_leaves_growing_numbers_to_a_person(operator: str, rule: str | None) -> None:
+    mutant = sv.Mutant(
+        module="wire",
+        function="outer.inner",
+        operator=operator,
+        occurrence=1,
+        line=6,
+        column=20,
+        outcome="survived",
+        removed=('msg = f"{size - 1} bytes"',),
+        added=('msg = f"{size + 1} bytes"',),
+    )
+    got = sv.rule_class(mutant, sv.SourceMap.of(SOURCE))
+    assert (got[1] if got else None) == rule
+
+
 def test_identity_ignores_position_and_indentation() -> None:
     common: dict[str, Any] = {
         "module": "wire",

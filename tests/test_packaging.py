@@ -32,7 +32,7 @@ WHEEL_MEMBERS = [
 WHEEL_FOLDERS = [f"{DATA}/spec/schemas/", f"{DATA}/vectors/"]
 #: Paths the sdist must hold (under its top folder) so that the wheel built from it has the
 #: C extension.
-SDIST_MEMBERS = ["hatch_build.py", "reference/daskwire/_scan.c", "pyproject.toml"]
+SDIST_MEMBERS = ["hatch_build.py", "reference/daskwire/placeholder_v1/_scan.c", "pyproject.toml"]
 
 
 def _run(args: list[str | Path], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -109,7 +109,7 @@ def test_wheel_holds_no_build_output(wheel: Path) -> None:
 def test_wheel_holds_the_extension(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     compiled = [n for n in names if n.endswith((".so", ".pyd"))]
-    assert compiled == [f"daskwire/{EXTENSION}"]
+    assert compiled == [f"daskwire/placeholder_v1/{EXTENSION}"]
 
 
 @pytest.mark.slow
@@ -136,17 +136,17 @@ def test_sdist_holds_no_compiled_extension(sdist_names: list[str]) -> None:
 
 @pytest.mark.slow
 def test_installed_extension_scans(venv: Path) -> None:
-    """The wheel's daskwire._scan imports from site-packages and vouches as specified."""
+    """The wheel's `_scan` extension imports from site-packages and vouches as specified."""
     script = (
         "import sysconfig\n"
-        "from daskwire import _scan\n"
+        "from daskwire.placeholder_v1 import _scan\n"
         "print(_scan.__file__); print(sysconfig.get_path('platlib'))\n"
         "print(_scan.scan(b'\\x80', 256, -1), _scan.scan(b'\\xc1', 256, -1))"
     )
     done = _run([venv / "python", "-c", script], cwd=venv)
     assert done.returncode == 0, done.stderr
     path, platlib, results = done.stdout.splitlines()
-    assert Path(path) == Path(platlib) / "daskwire" / EXTENSION
+    assert Path(path) == Path(platlib) / "daskwire" / "placeholder_v1" / EXTENSION
     # An empty map is vouched for with no placeholders; the byte 0xc1 never is.
     assert results == "0 -1"
 
@@ -179,9 +179,9 @@ def test_installed_kit_finds_its_data(venv: Path) -> None:
         ).stdout.strip()
     )
     assert spec == site_packages / DATA / "spec"
-    assert vectors == site_packages / DATA / "vectors"
+    assert vectors == site_packages / DATA / "vectors" / "placeholder-v1"
     assert (spec / "index.md").is_file()
-    assert vectors.is_dir()
+    assert (vectors / "manifest.json").is_file()
 
 
 @pytest.mark.slow
@@ -211,4 +211,7 @@ def test_editable_install_uses_the_checkout() -> None:
     )
     done = _run([sys.executable, "-c", script], cwd=Path(sysconfig.get_paths()["purelib"]))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [str(ROOT / "spec"), str(ROOT / "vectors")]
+    assert done.stdout.splitlines() == [
+        str(ROOT / "spec"),
+        str(ROOT / "vectors" / "placeholder-v1"),
+    ]

@@ -101,7 +101,9 @@ def test_stderr_is_captured_bounded_and_attached_to_the_vector(tmp_path: Path) -
 # script, extra options, text in the harness error
 HARNESS_ERRORS = [
     ("never_start.py", ["--start-timeout", "1", "--timeout", "1"], "warming up forever"),
-    ("bad_start.py", [], "protocol 2"),
+    ("bad_start.py", [], "testee speaks harness protocol 3; this runner speaks 1 and 2"),
+    ("v2_no_profiles.py", [], "a protocol 2 start result needs a profiles object"),
+    ("v2_other_profile.py", [], "implements the profiles 'dask-1999.1', not placeholder-v1"),
     ("always_crash.py", ["--max-restarts", "2"], "restart budget exhausted (2 restarts)"),
     ("not_a_program.py", [], "missing configuration file"),
 ]

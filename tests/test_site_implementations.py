@@ -52,7 +52,7 @@ PASSING = {"decode/x/a": "passed", "decode/x/b": "passed", "invalid/y/c": "passe
 
 def test_committed_results_match_the_vector_suite() -> None:
     """Recorded results describe the vectors in the repository, or this says how to refresh."""
-    suite = suite_state(ROOT / "vectors")
+    suite = suite_state(ROOT / "vectors" / "placeholder-v1")
     results = dict(load_results(ROOT / "spec" / RESULTS_DIR))
     problems = {
         name: stale_reasons(results[name], suite) if name in results else ["no results file"]

@@ -29,7 +29,7 @@ from daskwire_conformance.vectors.generate.manifest import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-VECTORS_DIR = ROOT / "vectors"
+VECTORS_DIR = ROOT / "vectors" / "placeholder-v1"
 VECTORS = load_vectors(VECTORS_DIR)
 REQUIREMENTS = load_requirements(ROOT / "spec")
 

@@ -15,7 +15,7 @@ from daskwire_conformance.vectors.show import close_matches, render_text, show_d
 from jsonschema import Draft202012Validator
 
 ROOT = Path(__file__).resolve().parents[1]
-VECTORS = ROOT / "vectors"
+VECTORS = ROOT / "vectors" / "placeholder-v1"
 
 #: A testee that records every request it gets and declares everything, so that the runner
 #: sends every request of every vector; it answers `errored` to keep the run short.

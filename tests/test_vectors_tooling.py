@@ -291,7 +291,7 @@ def test_suite_version_cannot_go_backwards() -> None:
 @pytest.fixture(scope="module")
 def vectors_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("vectors") / "vectors"
-    shutil.copytree(ROOT / "vectors", root)
+    shutil.copytree(ROOT / "vectors" / "placeholder-v1", root)
     return root
 
 
@@ -304,7 +304,7 @@ def test_generation_is_byte_identical_to_the_committed_files(vectors_copy: Path)
 
 def test_check_names_the_vector_that_drifted(tmp_path: Path) -> None:
     root = tmp_path / "vectors"
-    shutil.copytree(ROOT / "vectors", root)
+    shutil.copytree(ROOT / "vectors" / "placeholder-v1", root)
     cases = root / "cases" / "payload.yaml"
     text = cases.read_text(encoding="utf-8")
     cases.write_text(
@@ -322,7 +322,7 @@ def test_check_names_the_vector_that_drifted(tmp_path: Path) -> None:
 
 def test_a_new_suite_version_records_what_changed(tmp_path: Path) -> None:
     root = tmp_path / "vectors"
-    shutil.copytree(ROOT / "vectors", root)
+    shutil.copytree(ROOT / "vectors" / "placeholder-v1", root)
     (root / "cases" / "suite.yaml").write_text("suite_version: 9.0.0\n", encoding="utf-8")
     cases = root / "cases" / "payload.yaml"
     text = cases.read_text(encoding="utf-8")
@@ -355,7 +355,10 @@ def test_a_new_suite_version_records_what_changed(tmp_path: Path) -> None:
     ],
 )
 def test_vectors_list(args: list[str], expected: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["vectors", "list", "--root", str(ROOT / "vectors"), *args]) == 0
+    assert (
+        cli.main(["vectors", "list", "--root", str(ROOT / "vectors" / "placeholder-v1"), *args])
+        == 0
+    )
     assert expected in capsys.readouterr().out
 
 
@@ -404,7 +407,7 @@ def test_vectors_list_says_what_names_nothing(
     message: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    folder = ROOT / "vectors" if root is None else _bad_root(tmp_path, root)
+    folder = ROOT / "vectors" / "placeholder-v1" if root is None else _bad_root(tmp_path, root)
     try:
         code = cli.main(["vectors", "list", "--root", str(folder), *args])
     except SystemExit as exc:  # argparse rejects the option itself
@@ -418,7 +421,12 @@ def test_vectors_list_says_what_names_nothing(
 def test_vectors_list_prints_nothing_for_a_filter_no_vector_matches(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert cli.main(["vectors", "list", "--root", str(ROOT / "vectors"), "nothing/*"]) == 0
+    assert (
+        cli.main(
+            ["vectors", "list", "--root", str(ROOT / "vectors" / "placeholder-v1"), "nothing/*"]
+        )
+        == 0
+    )
     assert capsys.readouterr().out == ""
 
 
@@ -454,7 +462,7 @@ def test_vectors_generate_and_check_report_broken_case_sources(
     tmp_path: Path, action: str, source: bytes, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = tmp_path / "vectors"
-    shutil.copytree(ROOT / "vectors" / "cases", root / "cases")
+    shutil.copytree(ROOT / "vectors" / "placeholder-v1" / "cases", root / "cases")
     (root / "cases" / "payload.yaml").write_bytes(source)
     assert cli.main(["vectors", action, "--root", str(root)]) == 2
     err = capsys.readouterr().err
@@ -522,18 +530,18 @@ def test_annotate_wire_follows_a_stream_of_two_messages() -> None:
 def pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
     spec = tmp_path_factory.mktemp("site") / "spec"
     shutil.copytree(ROOT / "spec", spec, ignore=shutil.ignore_patterns("generated"))
-    write_pages(spec / "generated", vectors_root=ROOT / "vectors")
+    write_pages(spec / "generated", vectors_root=ROOT / "vectors" / "placeholder-v1")
     return spec
 
 
 def test_pages_have_an_example_for_every_vector(pages: Path) -> None:
     names = {p.stem for p in (pages / "generated" / "examples").glob("*.md")}
-    assert names == {example_name(v.id) for v in load_vectors(ROOT / "vectors")}
+    assert names == {example_name(v.id) for v in load_vectors(ROOT / "vectors" / "placeholder-v1")}
 
 
 def test_pages_have_the_index_and_one_page_per_area(pages: Path) -> None:
     folder = pages / "generated" / "vectors"
-    areas = {f"{v.group}-{v.area}.md" for v in load_vectors(ROOT / "vectors")}
+    areas = {f"{v.group}-{v.area}.md" for v in load_vectors(ROOT / "vectors" / "placeholder-v1")}
     assert {p.name for p in folder.glob("*.md")} == {"index.md", *areas}
     index = (folder / "index.md").read_text(encoding="utf-8")
     assert "| [PH-6](../../placeholder.md#PH-6) | required |" in index
@@ -558,7 +566,7 @@ def test_page_links_resolve_from_where_they_are_shown(pages: Path, page: str, pr
 def test_pages_are_rewritten_only_when_they_change(pages: Path) -> None:
     target = pages / "generated" / "vectors" / "index.md"
     before = target.stat().st_mtime_ns
-    write_pages(pages / "generated", vectors_root=ROOT / "vectors")
+    write_pages(pages / "generated", vectors_root=ROOT / "vectors" / "placeholder-v1")
     assert target.stat().st_mtime_ns == before
 
 

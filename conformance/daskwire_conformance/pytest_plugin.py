@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from daskwire_conformance.common.suite import Vector
-    from daskwire_conformance.runner.harness import Channel
+    from daskwire_conformance.runner.harness import Channel, Exchange
     from daskwire_conformance.runner.judge import Capabilities, Result
     from daskwire_conformance.runner.targets import Target
 
@@ -75,21 +77,25 @@ class VectorFailure(Exception):
 class _Session:
     """One channel to the target, opened at the first vector and closed at session end."""
 
-    def __init__(self, target: Target, timeout: float) -> None:
+    def __init__(self, target: Target, timeout: float, profile: str) -> None:
         self.target = target
         self.timeout = timeout
+        self.profile = profile
         self.channel: Channel | None = None
         self.caps: Capabilities | None = None
+        self.send: Callable[[Mapping[str, Any]], Exchange] | None = None
 
     def run(self, vector: Vector) -> Result:
+        from daskwire_conformance.runner.harness import profile_session
         from daskwire_conformance.runner.judge import Capabilities, judge_vector
         from daskwire_conformance.runner.targets import ChannelOptions
 
-        if self.channel is None or self.caps is None:
+        if self.channel is None or self.caps is None or self.send is None:
             channel = self.target.open(ChannelOptions(timeout=self.timeout))
-            self.caps = Capabilities.from_start(channel.start())
             self.channel = channel
-        return judge_vector(vector, self.caps, self.channel.request)
+            declared, self.send = profile_session(channel, channel.start(), self.profile)
+            self.caps = Capabilities.from_start({"capabilities": declared})
+        return judge_vector(vector, self.caps, self.send)
 
     def close(self) -> None:
         if self.channel is not None:
@@ -157,7 +163,7 @@ class _Plugin:
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
         from daskwire_conformance.common.data import vectors_dir
-        from daskwire_conformance.common.suite import VectorFileError, load_suite
+        from daskwire_conformance.common.suite import VectorFileError, load_suite, suite_profile
         from daskwire_conformance.runner.baseline import BaselineError, load_baseline
         from daskwire_conformance.runner.run import select
         from daskwire_conformance.runner.targets import TargetError
@@ -171,12 +177,13 @@ class _Plugin:
         baseline_path = config.getoption("daskwire_baseline")
         try:
             loaded = load_suite(root)
+            profile = suite_profile(root)
             listed = load_baseline(Path(baseline_path)).entries if baseline_path else {}
         except (VectorFileError, BaselineError) as exc:
             raise pytest.UsageError(str(exc)) from exc
         run, skip = config.getoption("daskwire_run"), config.getoption("daskwire_skip")
         vectors = select(loaded, run, skip)
-        self.session = _Session(target, float(config.getoption("daskwire_timeout")))
+        self.session = _Session(target, float(config.getoption("daskwire_timeout")), profile)
         parent = _Collector.from_parent(session, name="daskwire", path=root, nodeid="daskwire")
         for vector in vectors:
             item = VectorItem.from_parent(

@@ -10,13 +10,16 @@ from typing import IO, Any, Final, Protocol, runtime_checkable
 
 __all__ = [
     "PROTOCOL_VERSION",
+    "PROTOCOL_VERSIONS",
     "ReferenceTestee",
     "Testee",
     "serve",
 ]
 
-#: The harness protocol version this kit speaks (spec/harness.md).
-PROTOCOL_VERSION: Final = 1
+#: The newest harness protocol version this kit speaks (spec/harness.md); 2 names profiles.
+PROTOCOL_VERSION: Final = 2
+#: Every harness protocol version this kit speaks, oldest first. Version 1 is placeholder-v1's.
+PROTOCOL_VERSIONS: Final = (1, 2)
 
 
 @runtime_checkable
@@ -50,12 +53,21 @@ class ReferenceTestee:
 
     name = "daskwire"
     language = "python"
+    #: The profile of the request being answered: placeholder-v1 under protocol 1, else the
+    #: request's `profile`. The codec methods below use this profile's registry entry.
+    profile = "placeholder-v1"
 
     def implementation(self) -> dict[str, Any]:
         """The `implementation` object of the start reply."""
         from daskwire import __version__
 
         return {"name": self.name, "version": __version__, "language": self.language}
+
+    def profiles(self) -> dict[str, dict[str, Any]]:
+        """The `profiles` object of a protocol 2 start reply: every profile of the registry."""
+        from daskwire import PROFILES
+
+        return {name: self.capabilities() for name in PROFILES}
 
     def capabilities(self) -> dict[str, Any]:
         """The `capabilities` object of the start reply: everything the reference does."""
@@ -81,25 +93,25 @@ class ReferenceTestee:
 
         if shard_size is not None:
             kwargs["shard_size"] = shard_size
-        return daskwire.encode(message, compression=compression, **kwargs)
+        return daskwire.get_profile(self.profile).encode(message, compression=compression, **kwargs)
 
     def pack(self, frames: list[bytes]) -> bytes:
         """The wire bytes of one message (WF-1)."""
         import daskwire
 
-        return bytes(daskwire.pack_bytes(frames))
+        return b"".join(daskwire.get_profile(self.profile).pack(frames))
 
     def decode(self, frames: list[bytes], *, mode: str, limits: Any) -> Any:
         """Decode frames into a message in the given receiver mode."""
         import daskwire
 
-        return daskwire.decode(frames, mode=mode, limits=limits)  # type: ignore[arg-type]
+        return daskwire.get_profile(self.profile).decode(frames, mode=mode, limits=limits)
 
     def unpack(self, data: bytes, *, limits: Any) -> Any:
         """Split the wire bytes of one message into frames."""
         import daskwire
 
-        return daskwire.unpack(data, limits=limits)
+        return daskwire.get_profile(self.profile).unpack(data, limits=limits)
 
     def stream(self, chunks: list[bytes], *, limits: Any) -> list[Any]:
         """Read a byte stream fed in the given chunks; return every complete message's frames.
@@ -108,7 +120,7 @@ class ReferenceTestee:
         """
         import daskwire
 
-        reader = daskwire.FrameReader(limits=limits)
+        reader = daskwire.get_profile(self.profile).stream_reader(limits)
         messages: list[Any] = []
         try:
             for chunk in chunks:
@@ -136,6 +148,20 @@ class ReferenceTestee:
             return {"outcome": "errored", "message": text}
         return {"outcome": "ok", "result": result}
 
+    _protocol = 1
+
+    def _request_profile(self, request: Mapping[str, Any]) -> str:
+        """The profile a request is for; a protocol 2 request names one the testee declared."""
+        from daskwire import PROFILE
+
+        if self._protocol == 1:
+            return PROFILE
+        profile = request.get("profile")
+        if profile not in self.profiles():
+            msg = f"profile {profile!r} is not one this testee declared in start"
+            raise ValueError(msg)
+        return str(profile)
+
     @staticmethod
     def handle_error(exc: Any) -> dict[str, Any]:
         """The `rejected` reply to a `DaskwireError`."""
@@ -148,11 +174,21 @@ class ReferenceTestee:
         cmd = request.get("cmd")
         limits = Limits(**request["limits"]) if request.get("limits") else DEFAULT_LIMITS
         if cmd == "start":
+            offered = request.get("protocols") or [request.get("protocol")]
+            self._protocol = 2 if 2 in offered else 1
+            if self._protocol == 1:
+                return {
+                    "protocol": 1,
+                    "implementation": self.implementation(),
+                    "capabilities": self.capabilities(),
+                }
             return {
-                "protocol": PROTOCOL_VERSION,
+                "protocol": 2,
                 "implementation": self.implementation(),
-                "capabilities": self.capabilities(),
+                "profiles": self.profiles(),
             }
+        if cmd != "stop":
+            self.profile = self._request_profile(request)
         if cmd == "encode":
             options = request.get("options") or {}
             extra = {"limits": limits} if request.get("limits") else {}

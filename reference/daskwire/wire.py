@@ -1,17 +1,19 @@
-"""Wire framing: the u64 little-endian prelude, one-message unpacking, an incremental reader."""
+"""Wire framing of every profile: the u64 prelude, one-message unpacking, an incremental reader."""
 
 from __future__ import annotations
 
 import struct
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from .constants import MIN_FRAMES, PRELUDE_INT_BYTES
+from .constants import PRELUDE_INT_BYTES
 from .errors import DaskwireError, LimitExceeded, TooFewFrames, TrailingBytes, TruncatedInput
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Buffer
 
 __all__ = [
+    "FrameCountRule",
     "FrameReader",
     "frame_sizes",
     "frame_view",
@@ -22,6 +24,16 @@ __all__ = [
 ]
 
 _U64 = struct.Struct("<Q")
+
+
+@dataclass(frozen=True, slots=True)
+class FrameCountRule:
+    """A profile's fewest frames per message, and the requirement ID that sets it."""
+
+    minimum: int
+    requirement: str
+
+
 #: Frame types whose len() is their size in bytes and whose memoryview is flat bytes.
 _PLAIN = frozenset({bytes, bytearray})
 
@@ -70,13 +82,13 @@ def pack_bytes(frames: Sequence[Buffer]) -> bytes:
     return b"".join(pack(frames))
 
 
-def _check_count(count: int, limits: Limits) -> None:
+def _check_count(count: int, limits: Limits, rule: FrameCountRule) -> None:
     if count > limits.max_frames:
         msg = f"message declares {count} frames, over max_frames={limits.max_frames}"
         raise LimitExceeded(msg, limit="max_frames", requirement="WF-7")
-    if count < MIN_FRAMES:
-        msg = f"message declares {count} frames; a message has at least {MIN_FRAMES}"
-        raise TooFewFrames(msg, requirement="WF-2")
+    if count < rule.minimum:
+        msg = f"message declares {count} frames; a message has at least {rule.minimum}"
+        raise TooFewFrames(msg, requirement=rule.requirement)
 
 
 def _check_frame_lengths(lengths: Sequence[int], first: int, limits: Limits) -> None:
@@ -100,11 +112,13 @@ def _message_size(lengths: Sequence[int], limits: Limits) -> int:
     return total
 
 
-def unpack(data: Buffer, *, limits: Limits = DEFAULT_LIMITS) -> list[memoryview]:
+def unpack(
+    data: Buffer, *, rule: FrameCountRule, limits: Limits = DEFAULT_LIMITS
+) -> list[memoryview]:
     """Split the wire bytes of exactly one message into frames (views of `data`, no copy).
 
-    Raises `TruncatedInput` (WF-4), `TrailingBytes` (WF-3), `TooFewFrames` (WF-2) or
-    `LimitExceeded` (WF-7), whichever check fails first in the order of WF-9.
+    Raises `TruncatedInput` (WF-4), `TrailingBytes` (WF-3), `TooFewFrames` (the profile's
+    `rule`) or `LimitExceeded` (WF-7), whichever check fails first in the order of WF-9.
     """
     view = frame_view(data)
     size = view.nbytes
@@ -112,7 +126,7 @@ def unpack(data: Buffer, *, limits: Limits = DEFAULT_LIMITS) -> list[memoryview]
         msg = f"{size} bytes cannot hold the 8-byte frame count"
         raise TruncatedInput(msg, requirement="WF-4")
     (count,) = _U64.unpack_from(view)
-    _check_count(count, limits)
+    _check_count(count, limits, rule)
     # WF-9: the lengths that are present are checked before a cut prelude is reported.
     present = min(count, size // PRELUDE_INT_BYTES - 1)
     lengths = struct.unpack_from(f"<{present}Q", view, PRELUDE_INT_BYTES)
@@ -158,11 +172,13 @@ class FrameReader:
         "_lengths",
         "_limits",
         "_read",
+        "_rule",
         "_total",
     )
 
-    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS, *, rule: FrameCountRule) -> None:
         self._limits = limits
+        self._rule = rule
         self._chunks: deque[memoryview] = deque()
         self._buffered = 0
         # The prelude being read: its frame count, the lengths read so far, and the bytes
@@ -214,7 +230,7 @@ class FrameReader:
                 return None
             (count,) = _U64.unpack(self._take(PRELUDE_INT_BYTES))
             self._held = PRELUDE_INT_BYTES
-            _check_count(count, limits)
+            _check_count(count, limits, self._rule)
             self._count = count
         ready = min(self._count - len(self._read), self._buffered // PRELUDE_INT_BYTES)
         if ready:

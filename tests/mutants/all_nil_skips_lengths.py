@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from _base import ReferenceTestee, patched, pure_python, run_main
-from daskwire import decoder
-from daskwire.constants import HEADER_COMPRESSION, HEADER_LENGTHS
 from daskwire.errors import LengthMismatch
+from daskwire.placeholder_v1 import decoder
+from daskwire.placeholder_v1.constants import HEADER_COMPRESSION, HEADER_LENGTHS
 
 
 def check_plain_lengths(self: Any, header: dict[Any, Any], wire: Any) -> None:

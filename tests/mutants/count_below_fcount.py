@@ -5,9 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from _base import ReferenceTestee, patched, pure_python, run_main
-from daskwire import decoder
-from daskwire.constants import HEADER_COMPRESSION, HEADER_COUNT, HEADER_DESERIALIZE, HEADER_LENGTHS
 from daskwire.errors import CountMismatch, InvalidHeader
+from daskwire.placeholder_v1 import decoder
+from daskwire.placeholder_v1.constants import (
+    HEADER_COMPRESSION,
+    HEADER_COUNT,
+    HEADER_DESERIALIZE,
+    HEADER_LENGTHS,
+)
 
 
 def check_header(header: dict[Any, Any], fcount: int) -> None:

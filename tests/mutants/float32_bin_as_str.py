@@ -7,7 +7,8 @@ from typing import Any
 
 import msgpack
 from _base import ReferenceTestee, patched, pure_python, run_main
-from daskwire import Float32, encoder
+from daskwire import Float32
+from daskwire.placeholder_v1 import encoder
 
 
 def pack_with_float32(tree: Any) -> bytes:

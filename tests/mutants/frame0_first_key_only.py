@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from _base import ReferenceTestee, patched, pure_python, run_main
-from daskwire import decoder, payload
+from daskwire import payload
 from daskwire.errors import DaskwireError, InvalidSmallHeader, LimitExceeded
+from daskwire.placeholder_v1 import decoder
 
 
 def small_header_codec(frame: Any, limits: Any) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from _base import ReferenceTestee, patched, pure_python, run_main
-from daskwire import encoder
+from daskwire.placeholder_v1 import encoder
 
 
 def key_allowed(key: Any) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from _base import ReferenceTestee, patched, run_main
-from daskwire import encoder
-from daskwire.constants import HEADER_COUNT, HEADER_DESERIALIZE, HEADER_LENGTHS
+from daskwire.placeholder_v1 import encoder
+from daskwire.placeholder_v1.constants import HEADER_COUNT, HEADER_DESERIALIZE, HEADER_LENGTHS
 
 
 def forwarded(self: Any, value: Any, path: Any) -> Any:

@@ -8,13 +8,13 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
-import daskwire.decoder
-import daskwire.encoder
+import daskwire.placeholder_v1.decoder
+import daskwire.placeholder_v1.encoder
 from _base import ReferenceTestee, run_main
 
 MARK = b"\xff\xff\xff\xffMUT!"
 #: The reference's own functions, taken when this module is first imported.
-ENCODER, DECODER = vars(daskwire.encoder), vars(daskwire.decoder)
+ENCODER, DECODER = vars(daskwire.placeholder_v1.encoder), vars(daskwire.placeholder_v1.decoder)
 ORIGINAL = (ENCODER["compress"], DECODER["decompress"])
 
 

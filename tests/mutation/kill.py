@@ -16,7 +16,7 @@ SETUP_ERROR = 3
 def _setup_problem(src: Path | None) -> str | None:
     """Why this process would not test the mutated pure-Python copy, or None."""
     import daskwire
-    from daskwire import accel
+    from daskwire.placeholder_v1 import accel
 
     if accel.scan is not None or accel.decode is not None:
         return "the C extension is on: set DASKWIRE_PURE_PYTHON=1"
@@ -50,15 +50,17 @@ def run(vectors: Path, src: Path | None) -> int:
     if problem is not None:
         print(f"kill.py: {problem}", file=sys.stderr)
         return SETUP_ERROR
+    from daskwire import PROFILE
     from daskwire_conformance.common.suite import load_suite
-    from daskwire_conformance.runner.harness import InProcessChannel
+    from daskwire_conformance.runner.harness import InProcessChannel, profile_session
     from daskwire_conformance.runner.judge import Capabilities, judge_vector
 
     suite = load_suite(vectors)
     channel = InProcessChannel(FreshRequests())
-    caps = Capabilities.from_start(channel.start())
+    declared, send = profile_session(channel, channel.start(), PROFILE)
+    caps = Capabilities.from_start({"capabilities": declared})
     for vector in suite:
-        result = judge_vector(vector, caps, channel.request)
+        result = judge_vector(vector, caps, send)
         if result.outcome != "passed":
             print(f"killed by {vector.id}: {result.outcome}: {result.reason}")
             return 1

@@ -29,7 +29,7 @@ import survivors as sv  # this folder is not a package
 ROOT: Final = sv.ROOT
 REFERENCE: Final = ROOT / "reference" / "daskwire"
 CONFORMANCE: Final = ROOT / "conformance" / "daskwire_conformance"
-VECTORS: Final = ROOT / "vectors"
+VECTORS: Final = ROOT / "vectors" / "placeholder-v1"
 KILLER: Final = Path(__file__).resolve().parent / "kill.py"
 #: Where a full run keeps its snapshot and session (gitignored), so that --resume can go on.
 DEFAULT_WORK: Final = ROOT / ".mutation" / "run"
@@ -112,7 +112,7 @@ def reached_lines(work: Path) -> dict[str, set[int]]:
         "coverage",
         "run",
         f"--data-file={data_file}",
-        f"--include={work / 'src' / 'daskwire'}/*.py",
+        f"--include={work / 'src' / 'daskwire'}/*.py,{work / 'src' / 'daskwire'}/*/*.py",
     ]
     # run in the work folder: the checkout's coverage settings (source = daskwire) stay out
     subprocess.run(command, capture_output=True, check=True, cwd=work)
@@ -122,13 +122,13 @@ def reached_lines(work: Path) -> dict[str, set[int]]:
     data.read()
     out: dict[str, set[int]] = {}
     for filename in data.measured_files():
-        out[Path(filename).stem] = set(data.lines(filename) or ())
+        out[sv.module_name(filename)] = set(data.lines(filename) or ())
     return out
 
 
 def write_config(work: Path, modules: Sequence[str], timeout: float) -> Path:
     """cosmic-ray's configuration for this run."""
-    paths = [str(work / "src" / "daskwire" / f"{m}.py") for m in modules]
+    paths = [str(sv.module_file(work / "src" / "daskwire", m)) for m in modules]
     config = work / "cosmic-ray.toml"
     config.write_text(
         "[cosmic-ray]\n"
@@ -150,7 +150,8 @@ def cosmic_ray(*args: str) -> list[str]:
 
 def _job_key(item: Any) -> tuple[str, str, int]:
     mutation = item.mutations[0]
-    return (Path(mutation.module_path).stem, mutation.operator_name, mutation.occurrence)
+    module = sv.module_name(mutation.module_path)
+    return (module, mutation.operator_name, mutation.occurrence)
 
 
 def keep_sample(session: Path, size: int, seed: str) -> int:
@@ -264,7 +265,9 @@ def collect(work: Path, session: Path, reached: dict[str, set[int]]) -> list[sv.
     from cosmic_ray.plugins import get_operator  # type: ignore[import-untyped]
     from cosmic_ray.work_db import WorkDB, use_db
 
-    sources = {m: (work / "orig" / "daskwire" / f"{m}.py").read_text("utf-8") for m in sv.MODULES}
+    sources = {
+        m: sv.module_file(work / "orig" / "daskwire", m).read_text("utf-8") for m in sv.MODULES
+    }
     maps = {m: sv.SourceMap.of(s) for m, s in sources.items()}
     with use_db(str(session), WorkDB.Mode.open) as db:
         results = dict(db.results)
@@ -275,7 +278,7 @@ def collect(work: Path, session: Path, reached: dict[str, set[int]]) -> list[sv.
         if result is not None and result.worker_outcome.value == "skipped":
             continue
         mutation = item.mutations[0]
-        module = Path(mutation.module_path).stem
+        module = sv.module_name(mutation.module_path)
         outcome, note = ("pending", "") if result is None else _outcome(result)
         diff = "" if result is None else (result.diff or "")
         if not diff and outcome not in {"no-test", "unmade"}:
@@ -331,7 +334,8 @@ def update_files(
 ) -> sv.Merge:
     """Merge the survivors into survivors.toml and write the score, for the modules run."""
     maps = {
-        m: sv.SourceMap.of((work / "orig" / "daskwire" / f"{m}.py").read_text()) for m in modules
+        m: sv.SourceMap.of(sv.module_file(work / "orig" / "daskwire", m).read_text())
+        for m in modules
     }
     alive = [m for m in mutants if m.outcome == "survived"]
     merged = sv.merge(sv.read_entries(), alive, modules, maps)

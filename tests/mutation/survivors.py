@@ -20,17 +20,32 @@ SCORE_FILE: Final = ROOT / "spec" / "mutation" / "score.json"
 #: accel.py (the C extension's glue), notation.py (the typed notation that the runner's judge
 #: uses too: a mutant there changes the judge as well as the testee), __init__.py and
 #: _version.py (names only).
+#: A module is named by its path under reference/daskwire, dotted: `wire`, `placeholder_v1.decoder`.
 MODULES: Final = (
     "codecs",
     "constants",
-    "decoder",
-    "encoder",
     "errors",
     "limits",
     "model",
     "payload",
     "wire",
+    "placeholder_v1.constants",
+    "placeholder_v1.decoder",
+    "placeholder_v1.encoder",
 )
+
+
+def module_file(package: Path, module: str) -> Path:
+    """The file of a dotted module name, under the package folder `package`."""
+    return package.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def module_name(path: str | Path) -> str:
+    """The dotted module name of a file of the package: its path after the last `daskwire`."""
+    parts = Path(path).with_suffix("").parts
+    return ".".join(parts[len(parts) - parts[::-1].index("daskwire") :])
+
+
 #: What a mutant's run came to: killed (by a vector), timeout (counts as killed), survived;
 #: no-test (cosmic-ray found nothing to change there), unmade (cosmic-ray failed to make the
 #: mutant), error (the killer could not run), pending (not run yet).
@@ -53,6 +68,8 @@ EQUIVALENT_KINDS: Final = {
     "python-api": "Python API behaviour the harness protocol cannot express (argument checks,"
     " keyword-only options, the value types' slots, immutability and equality)",
     "unreachable": "a defensive branch no input can reach (an earlier check decides first)",
+    "either-category": "only the category changes, between two the spec accepts for the same"
+    " input (ER-3: an input that breaks two requirements of one layer may get either category)",
 }
 
 _HEADER: Final = """\
@@ -241,9 +258,14 @@ def rule_class(mutant: Mutant, where: SourceMap) -> tuple[str, str, str] | None:
     """(class, kind, reason) when a rule classifies a survivor on sight, else None."""
     if where.in_annotation(mutant.line, mutant.column):
         return (EQUIVALENT, "annotation", "annotations are not evaluated at run time (rule)")
-    if where.in_message(mutant.line, mutant.column):
+    if where.in_message(mutant.line, mutant.column) and not mutant.operator.endswith(_GROWING):
         return (EQUIVALENT, "message", "changes only an error message's text (rule)")
     return None
+
+
+#: Operators that can turn an interpolated number into one too long to print (Python's
+#: 4300-digit limit on int to str), so that building the message raises: never text only.
+_GROWING: Final = ("_LShift", "_Pow")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

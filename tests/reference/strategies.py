@@ -12,8 +12,9 @@ from typing import Any, Literal
 from unittest import mock
 
 import lz4.block
-from daskwire import CONSUMING, FORWARDING, Float32, Materialized, Offloaded, accel, payload
-from daskwire.constants import DEFAULT_SHARD_SIZE, RESERVED_KEYS, TRANSPORT_KEYS
+from daskwire import CONSUMING, FORWARDING, Float32, Materialized, Offloaded, payload
+from daskwire.placeholder_v1 import accel
+from daskwire.placeholder_v1.constants import DEFAULT_SHARD_SIZE, RESERVED_KEYS, TRANSPORT_KEYS
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 

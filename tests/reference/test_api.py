@@ -91,12 +91,22 @@ def test_all_lists_exactly_the_public_names() -> None:
 
 
 def test_every_error_class_is_exported() -> None:
-    exported = {getattr(daskwire, n) for n in daskwire.__all__}
-    assert _subclasses(DaskwireError) <= exported
+    exported = {id(getattr(daskwire, n)) for n in daskwire.__all__}
+    assert {id(cls) for cls in _subclasses(DaskwireError)} <= exported
 
 
 def test_versions_and_profile() -> None:
     assert daskwire.PROFILE == "placeholder-v1"
+    assert list(daskwire.PROFILES) == ["placeholder-v1"]
+    entry = daskwire.get_profile("placeholder-v1")
+    assert (entry.encode, entry.decode, entry.unpack) == (
+        daskwire.encode,
+        daskwire.decode,
+        daskwire.unpack,
+    )
+    assert type(entry.stream_reader()) is daskwire.FrameReader
+    with pytest.raises(daskwire.UnknownProfileError, match="the profiles are: placeholder-v1"):
+        daskwire.get_profile("placeholder-v2")
     assert daskwire.SPEC_VERSION == SPEC_VERSION  # tests/test_spec_version.py pins the constant
     assert daskwire.__version__ == "0.1.0"
     assert daskwire.SUPPORTED_CODECS == ("lz4", "zlib")

@@ -15,9 +15,10 @@ from typing import Any
 import daskwire
 import msgpack
 import pytest
-from daskwire import DEFAULT_LIMITS, DaskwireError, Limits, Materialized, Offloaded, accel, payload
+from daskwire import DEFAULT_LIMITS, DaskwireError, Limits, Materialized, Offloaded, payload
 from daskwire.limits import MSGPACK_MAX_DEPTH
 from daskwire.notation import NotationError, difference, frame_from_notation, from_notation
+from daskwire.placeholder_v1 import accel
 from daskwire_conformance.common.suite import load_vectors
 from hypothesis import given
 from hypothesis import strategies as st
@@ -36,7 +37,9 @@ def test_scanner_is_built_unless_turned_off() -> None:
         assert accel.pack is None
         assert accel.decode is None
     else:
-        assert accel.scan is not None, "daskwire._scan is not built: run scripts/setup.sh"
+        assert accel.scan is not None, (
+            "daskwire.placeholder_v1._scan is not built: run scripts/setup.sh"
+        )
         assert accel.frames_ok is not None
         assert accel.build is not None
         assert accel.pack is not None
@@ -196,7 +199,7 @@ def test_scan_refuses_a_depth_cap_it_cannot_honour() -> None:
     cap = MSGPACK_MAX_DEPTH  # Limits refuses a deeper max_depth too
     with pytest.raises(ValueError, match="max_depth"):
         SCAN(b"\x80", cap + 1, -1)
-    walked = importlib.import_module("daskwire._scan").DEPTH_CAP
+    walked = importlib.import_module("daskwire.placeholder_v1._scan").DEPTH_CAP
     assert SCAN(b"\x91" * (walked - 1) + b"\x90", cap, -1) == 0
     assert SCAN(b"\x91" * walked + b"\x90", cap, -1) == -1
 
@@ -574,8 +577,8 @@ def test_most_valid_vectors_take_the_compiled_path() -> None:
 
 
 def test_without_the_extension_the_codec_runs_pure_python(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A build without daskwire._scan (or DASKWIRE_PURE_PYTHON=1) leaves every hook None."""
-    monkeypatch.setitem(sys.modules, "daskwire._scan", None)  # the import then fails
+    """A build without the `_scan` extension (or DASKWIRE_PURE_PYTHON=1) leaves every hook None."""
+    monkeypatch.setitem(sys.modules, "daskwire.placeholder_v1._scan", None)  # the import then fails
     monkeypatch.delenv(accel.ENV_PURE_PYTHON, raising=False)
     try:
         importlib.reload(accel)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import tracemalloc
 import zlib
 from typing import Any
 
@@ -216,9 +217,19 @@ def test_zlib_payload_limits() -> None:
 
 
 def test_zlib_bomb_stops_at_the_bound() -> None:
-    """CP-5: zlib declares no size, so decompression stops once the output passes a bound."""
+    """CP-5: zlib declares no size, so decompression stops once the output passes a bound.
+
+    The category alone would not show it (inflating the whole bomb, then refusing it, gives
+    the same one), so the peak of the memory allocated while decoding is measured too.
+    """
     bomb = zlib.compress(b"\x00" * 50_000_000, 9)
-    rejects([SMALL_ZLIB, bomb], Limits(max_decompressed_bytes=1000), "max_decompressed_bytes")
+    tracemalloc.start()
+    try:
+        rejects([SMALL_ZLIB, bomb], Limits(max_decompressed_bytes=1000), "max_decompressed_bytes")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000, f"decoding allocated {peak} bytes at its peak"
 
 
 def offloaded(codec_hex: str, frame: bytes, size: int, *, raw: bool = False) -> list[bytes]:

@@ -7,8 +7,8 @@ from typing import Any
 import daskwire
 import pytest
 from daskwire import CONSUMING, FORWARDING, Float32, Limits, Materialized, Offloaded
-from daskwire.constants import DEFAULT_SHARD_SIZE
 from daskwire.notation import difference
+from daskwire.placeholder_v1.constants import DEFAULT_SHARD_SIZE
 from hypothesis import given
 from hypothesis import strategies as st
 

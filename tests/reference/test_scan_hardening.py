@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daskwire import Limits, accel
+from daskwire import Limits
+from daskwire.placeholder_v1 import accel
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Seconds one child process may take; each test's own bound is a little more than its children.
@@ -42,8 +43,10 @@ from unittest import mock
 
 import msgpack
 import daskwire
-from daskwire import DaskwireError, Limits, Materialized, Offloaded, accel
-from daskwire.constants import PRELUDE_INT_BYTES, RESERVED_KEYS, TRANSPORT_KEYS
+from daskwire import DaskwireError, Limits, Materialized, Offloaded
+from daskwire.placeholder_v1 import accel
+from daskwire.constants import PRELUDE_INT_BYTES
+from daskwire.placeholder_v1.constants import RESERVED_KEYS, TRANSPORT_KEYS
 
 HOOKS = ("scan", "frames_ok", "build", "decode", "pack")
 
@@ -51,7 +54,7 @@ HOOKS = ("scan", "frames_ok", "build", "decode", "pack")
 @contextlib.contextmanager
 def pure(package=daskwire):
     """Only the exact, pure-Python paths of `package` (a copy of daskwire) run in the block."""
-    with mock.patch.multiple(package.accel, **dict.fromkeys(HOOKS)):
+    with mock.patch.multiple(package.placeholder_v1.accel, **dict.fromkeys(HOOKS)):
         yield
 
 
@@ -225,7 +228,7 @@ def test_configure_takes_only_the_packages_value_types(types: str, fresh: bool) 
     stays correct. Instances of such types made by tp_alloc alone crash on first use."""
     got = _child(
         f"""
-        from daskwire import _scan
+        from daskwire.placeholder_v1 import _scan
 
         class D(dict):
             pass
@@ -293,7 +296,7 @@ def test_a_refused_configure_changes_nothing(arguments: str, error: str | None) 
     its first configuration: encoding and decoding then agree with the exact path, also for
     a map that has the keys a refused configuration named as reserved."""
     got = _child(f"""
-        from daskwire import _scan
+        from daskwire.placeholder_v1 import _scan
 
         try:
             _scan.configure(Offloaded, Materialized, {arguments})
@@ -427,7 +430,7 @@ def test_deep_messages_in_a_thread_with_a_small_stack(
 ) -> None:
     """Both paths in a thread with a 128 KiB stack: the same outcome, no crash."""
     got = _child(f"""
-        from daskwire import _scan
+        from daskwire.placeholder_v1 import _scan
 
         limits = Limits(max_depth=1024)
         depth = 1024 if {depth!r} == "max" else _scan.DEPTH_CAP + ({depth!r} == "cap+1")
@@ -475,7 +478,7 @@ def test_deep_messages_in_a_thread_with_a_small_stack(
 @pytest.mark.parametrize("shape", ["arrays", "maps", "array-key"])
 def test_the_compiled_path_serves_down_to_its_depth_cap(shape: str) -> None:
     """The small-stack test above means something only if the C walk really goes that deep."""
-    cap = importlib.import_module("daskwire._scan").DEPTH_CAP
+    cap = importlib.import_module("daskwire.placeholder_v1._scan").DEPTH_CAP
     limits = Limits(max_depth=1024)
     args = (limits.max_frames, limits.max_frame_bytes, limits.max_message_bytes, 1024, False)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["data_root", "spec_dir", "vectors_dir"]
+from daskwire import PROFILE
+
+__all__ = ["data_root", "spec_dir", "vectors_dir", "vectors_root"]
 
 _PACKAGED = Path(__file__).resolve().parents[1] / "_data"
 _CHECKOUT = Path(__file__).resolve().parents[3]
@@ -30,6 +32,11 @@ def spec_dir() -> Path:
     return data_root() / "spec"
 
 
-def vectors_dir() -> Path:
-    """The golden vectors folder."""
+def vectors_root() -> Path:
+    """The golden vectors folder: one suite folder per profile (`vectors/<profile>/`)."""
     return data_root() / "vectors"
+
+
+def vectors_dir(profile: str = PROFILE) -> Path:
+    """The suite folder of one profile's golden vectors; placeholder-v1's unless named."""
+    return vectors_root() / profile

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
+from daskwire import PROFILE
 from daskwire.limits import DEFAULT_LIMITS, Limits
 
 from daskwire_conformance.common.data import spec_dir, vectors_dir
@@ -28,6 +29,7 @@ __all__ = [
     "load_suite",
     "load_vectors",
     "schema_registry",
+    "suite_profile",
     "validate_document",
 ]
 
@@ -60,7 +62,7 @@ class VectorFileError(ValueError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Vector:
-    """One golden vector as stored in vectors/<group>/<area>.json (spec/vectors.md)."""
+    """One golden vector as stored in vectors/<profile>/<group>/<area>.json (spec/vectors.md)."""
 
     id: str
     description: str
@@ -114,7 +116,7 @@ class Vector:
 
 
 def iter_vector_files(root: Path | None = None) -> Iterator[Path]:
-    """Yield every vectors/<group>/<area>.json file, sorted by path."""
+    """Yield every <group>/<area>.json file of a suite folder, sorted by path."""
     base = vectors_dir() if root is None else root
     for group in GROUPS:
         folder = base / group
@@ -237,8 +239,18 @@ def load_suite(root: Path) -> list[Vector]:
     return vectors
 
 
+def suite_profile(root: Path) -> str:
+    """The profile a suite folder's manifest names; placeholder-v1 for a folder without one."""
+    try:
+        manifest = _read(root / MANIFEST_NAME)
+    except VectorFileError:
+        return PROFILE
+    profile = manifest.get("profile") if isinstance(manifest, dict) else None
+    return profile if isinstance(profile, str) else PROFILE
+
+
 def load_manifest(root: Path | None = None) -> dict[str, Any]:
-    """Read vectors/manifest.json."""
+    """Read a suite folder's manifest.json (vectors/<profile>/manifest.json)."""
     base = vectors_dir() if root is None else root
     manifest: dict[str, Any] = _read(base / MANIFEST_NAME)
     return manifest

@@ -93,8 +93,18 @@ def register(subparsers: Any) -> None:
         help="an external testee speaking harness protocol v1 on stdin/stdout",
     )
     check.add_argument("--python", metavar="MODULE:ATTR", help="an in-process testee object")
-    check.add_argument(
-        "--vectors", metavar="DIR", type=Path, help="vectors folder (default: the kit's)"
+    suite = check.add_mutually_exclusive_group()
+    suite.add_argument(
+        "--vectors",
+        metavar="DIR",
+        type=Path,
+        help="one suite folder, such as vectors/placeholder-v1 (default: the kit's)",
+    )
+    suite.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="the profile whose vectors run (default and, with harness protocol 1, only: "
+        "placeholder-v1)",
     )
     sel = check.add_argument_group("selection")
     sel.add_argument(
@@ -295,13 +305,18 @@ def run_check(args: argparse.Namespace) -> int:
     except TargetError as exc:
         return _usage(str(exc))
 
-    root = args.vectors or vectors_dir()
-    from daskwire_conformance.common.suite import VectorFileError, load_suite
+    from daskwire import PROFILE, PROFILES
+
+    if args.profile is not None and args.profile not in PROFILES:
+        return _usage(f"unknown profile {args.profile!r}; the profiles are: {', '.join(PROFILES)}")
+    root = args.vectors or vectors_dir(args.profile or PROFILE)
+    from daskwire_conformance.common.suite import VectorFileError, load_suite, suite_profile
 
     try:
         vectors = load_suite(root)
     except VectorFileError as exc:
         return _usage(str(exc))
+    profile = args.profile or suite_profile(root)
     chosen = select(vectors, args.run, args.skip)
     if not chosen:
         return _usage(f"no vectors selected ({len(vectors)} in {root}; check --run/--skip)")
@@ -339,6 +354,7 @@ def run_check(args: argparse.Namespace) -> int:
                 jobs=args.jobs,
                 validate=validate,
                 on_result=console.on_result,
+                profile=profile,
             )
         finally:
             guard.calm()  # a signal from here on is noted: the reports are still written

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-from daskwire_conformance.testee import PROTOCOL_VERSION, Testee
+from daskwire_conformance.testee import PROTOCOL_VERSION, PROTOCOL_VERSIONS, Testee
 
 __all__ = [
     "DEFAULT_MAX_REPLY_BYTES",
@@ -157,7 +157,8 @@ def check_reply_shape(reply: Any) -> str | None:
 
 
 def _start_request() -> dict[str, Any]:
-    return {"cmd": "start", "protocol": PROTOCOL_VERSION}
+    # `protocol` stays 1, which every testee reads; `protocols` offers 2 to those that know it.
+    return {"cmd": "start", "protocol": 1, "protocols": list(PROTOCOL_VERSIONS)}
 
 
 def check_start_result(reply: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -171,16 +172,55 @@ def check_start_result(reply: Mapping[str, Any]) -> Mapping[str, Any]:
     if not isinstance(result, dict):
         msg = "start reply has no result object"
         raise HarnessError(msg)
-    if result.get("protocol") != PROTOCOL_VERSION:
+    protocol = result.get("protocol")
+    if protocol not in PROTOCOL_VERSIONS or isinstance(protocol, bool):
+        spoken = " and ".join(str(v) for v in PROTOCOL_VERSIONS)
         msg = (
-            f"testee speaks harness protocol {clean_text(repr(result.get('protocol')), 100)}; "
-            f"this runner speaks {PROTOCOL_VERSION}"
+            f"testee speaks harness protocol {clean_text(repr(protocol), 100)}; "
+            f"this runner speaks {spoken}"
         )
         raise HarnessError(msg)
-    if not isinstance(result.get("capabilities"), dict):
+    if protocol == 1 and not isinstance(result.get("capabilities"), dict):
         msg = "start result has no capabilities object"
         raise HarnessError(msg)
+    if protocol == PROTOCOL_VERSION:
+        profiles = result.get("profiles")
+        if not isinstance(profiles, dict) or not all(
+            isinstance(caps, dict) for caps in profiles.values()
+        ):
+            msg = "a protocol 2 start result needs a profiles object of capabilities objects"
+            raise HarnessError(msg)
     return result
+
+
+def declared_profiles(result: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Each profile a started testee implements, with its capabilities (protocol 1:
+    placeholder-v1 only)."""
+    from daskwire import PROFILE
+
+    if result.get("protocol") == 1:
+        return {PROFILE: result.get("capabilities") or {}}
+    return dict(result.get("profiles") or {})
+
+
+def profile_session(
+    channel: Channel, result: Mapping[str, Any], profile: str
+) -> tuple[Mapping[str, Any], Callable[[Mapping[str, Any]], Exchange]]:
+    """The capabilities a started testee declared for `profile`, and a function that sends
+    requests for it (protocol 2 requests name the profile). Raises HarnessError when the
+    testee does not implement `profile`."""
+    declared = declared_profiles(result)
+    if profile not in declared:
+        names = ", ".join(clean_text(repr(n), 100) for n in declared) or "none"
+        msg = f"the testee implements the profiles {names}, not {profile}"
+        raise HarnessError(msg)
+    if result.get("protocol") == 1:
+        return declared[profile], channel.request
+
+    def send(body: Mapping[str, Any]) -> Exchange:
+        return channel.request({**body, "profile": profile})
+
+    return declared[profile], send
 
 
 Validator = Callable[[str, Mapping[str, Any]], str | None]
@@ -664,7 +704,7 @@ class ProcessChannel:
         self.restarts += 1
         result = self._launch()
         before = self._start_result
-        if before is not None and result.get("capabilities") != before.get("capabilities"):
+        if before is not None and declared_profiles(result) != declared_profiles(before):
             self.close()
             msg = "testee declared different capabilities after a restart"
             raise HarnessError(msg)

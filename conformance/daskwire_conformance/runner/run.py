@@ -14,7 +14,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Final
 
 from daskwire_conformance.runner.baseline import Baseline, BaselineVerdict, compare
-from daskwire_conformance.runner.harness import Channel, HarnessError
+from daskwire_conformance.runner.harness import Channel, HarnessError, profile_session
 from daskwire_conformance.runner.judge import Capabilities, Check, Result, judge_vector
 from daskwire_conformance.runner.targets import ChannelOptions, Target
 
@@ -168,6 +168,7 @@ def _work(  # noqa: PLR0917 - a thread target takes positional arguments
     validate: Callable[[str, Mapping[str, Any]], str | None] | None,
     shared: _Shared,
     on_result: Callable[[Result], None] | None,
+    profile: str,
 ) -> None:
     channel = target.open(options, validate)
     with shared.lock:
@@ -182,16 +183,28 @@ def _work(  # noqa: PLR0917 - a thread target takes positional arguments
                 shared.errors.append(str(exc))
         shared.stop.set()
         return
+    try:
+        declared, send = profile_session(channel, start, profile)
+    except HarnessError as exc:
+        with shared.lock:
+            shared.errors.append(str(exc))
+        shared.stop.set()
+        notes = channel.close()
+        with shared.lock:
+            shared.notes.extend(notes)
+        return
     with shared.lock:
         if not shared.start:
-            shared.start.update(start)
-    caps = Capabilities.from_start(start)
+            # the report shows the capabilities of the run's profile, whatever the protocol
+            shared.start.update({**start, "capabilities": declared})
+            shared.start.pop("profiles", None)
+    caps = Capabilities.from_start({"capabilities": declared})
     try:
         for vector in shard:
             if shared.stop.is_set():
                 break
             try:
-                result = judge_vector(vector, caps, channel.request)
+                result = judge_vector(vector, caps, send)
             except HarnessError as exc:
                 with shared.lock:
                     if not shared.interrupted.is_set():
@@ -224,8 +237,10 @@ def run_vectors(
     jobs: int = 1,
     validate: Callable[[str, Mapping[str, Any]], str | None] | None = None,
     on_result: Callable[[Result], None] | None = None,
+    profile: str = "placeholder-v1",
 ) -> Run:
-    """Run vectors against a target; external targets use `jobs` processes (vectors sharded).
+    """Run one profile's vectors against a target; external targets use `jobs` processes
+    (vectors sharded). A testee that does not implement `profile` gives a harness error.
 
     Never raises for testee misbehaviour: a harness error or an interruption yields an
     incomplete Run.
@@ -241,7 +256,7 @@ def run_vectors(
     threads = [
         threading.Thread(
             target=_work,
-            args=(target, shard, options, validate, shared, on_result),
+            args=(target, shard, options, validate, shared, on_result, profile),
             name=f"daskwire-worker-{n}",
             daemon=True,
         )
@@ -249,7 +264,7 @@ def run_vectors(
     ]
     try:
         if jobs == 1:
-            _work(target, shards[0], options, validate, shared, on_result)
+            _work(target, shards[0], options, validate, shared, on_result, profile)
         else:
             for thread in threads:
                 thread.start()

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from daskwire import PROFILES
+
 from daskwire_conformance.common.data import vectors_dir
 from daskwire_conformance.common.suite import KINDS, Vector, VectorFileError
 from daskwire_conformance.vectors.loading import UsageError
@@ -30,18 +32,26 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "vectors",
         help="generate, check, list or show the golden vectors",
-        description="Generate the golden vectors from vectors/cases with the reference codec, "
-        "check the committed files for drift, list vector ids, or show one vector.",
+        description="Generate the golden vectors of each profile from vectors/<profile>/cases "
+        "with the reference codec, check the committed files for drift, list vector ids, or show "
+        "one vector.",
     )
     parser.set_defaults(func=lambda _args: _usage(parser))
     commands = parser.add_subparsers(dest="vectors_command", metavar="ACTION")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
+        where = p.add_mutually_exclusive_group()
+        where.add_argument(
+            "--profile",
+            action="append",
+            choices=list(PROFILES),
+            help="only this profile's suite (repeatable; default: every profile)",
+        )
+        where.add_argument(
             "--root",
             type=Path,
             default=None,
-            help="the vectors folder (default: the kit's own)",
+            help="one suite folder, such as vectors/placeholder-v1 (default: the kit's own)",
         )
 
     gen = commands.add_parser("generate", help="regenerate vectors/ and the manifest")
@@ -51,13 +61,13 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="exit non-zero when the reference disagrees with a case's expectation",
     )
-    gen.set_defaults(func=_usage_errors("generate", _generate))
+    gen.set_defaults(func=_usage_errors("generate", _each(_generate)))
 
     chk = commands.add_parser(
         "check", help="fail when the committed vectors differ from a fresh generation"
     )
     common(chk)
-    chk.set_defaults(func=_usage_errors("check", _check))
+    chk.set_defaults(func=_usage_errors("check", _each(_check)))
 
     lst = commands.add_parser("list", help="print vector ids, one per line")
     common(lst)
@@ -68,7 +78,7 @@ def register(subparsers: Any) -> None:
     lst.add_argument("--requirement", action="append", help="only vectors citing this ID")
     lst.add_argument("--long", action="store_true", help="also print kind, level and description")
     lst.add_argument("--summary", action="store_true", help="print counts per group and kind")
-    lst.set_defaults(func=_usage_errors("list", _list))
+    lst.set_defaults(func=_usage_errors("list", _each(_list)))
 
     show = commands.add_parser(
         "show",
@@ -88,9 +98,27 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return EXIT_USAGE
 
 
-def _root(args: argparse.Namespace) -> Path:
+def _suites(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """The suite folders to act on, each with the name it is shown under."""
     root: Path | None = args.root
-    return vectors_dir() if root is None else root
+    if root is not None:
+        return [(str(root), root)]
+    return [(name, vectors_dir(name)) for name in args.profile or PROFILES]
+
+
+def _each(run: Callable[[argparse.Namespace, Path], int]) -> Callable[[argparse.Namespace], int]:
+    """Run an action on every chosen suite; with more than one, name each before its output."""
+
+    def every(args: argparse.Namespace) -> int:
+        suites = _suites(args)
+        worst = EXIT_OK
+        for name, root in suites:
+            if len(suites) > 1:
+                print(f"== {name}")
+            worst = max(worst, run(args, root))
+        return worst
+
+    return every
 
 
 def _usage_errors(
@@ -132,10 +160,9 @@ def _report_disagreements(generated: Any) -> None:
         print(f"reference disagrees: {item}", file=sys.stderr)
 
 
-def _generate(args: argparse.Namespace) -> int:
+def _generate(args: argparse.Namespace, root: Path) -> int:
     from daskwire_conformance.vectors.generate import write
 
-    root = _root(args)
     generated = _generation(root)
     try:
         changed = write(root, generated)
@@ -153,10 +180,9 @@ def _generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace, root: Path) -> int:
     from daskwire_conformance.vectors.generate import check
 
-    root = _root(args)
     generated = _generation(root)
     problems = check(root, generated=generated)
     problems += [f"reference disagrees: {item}" for item in generated.disagreements]
@@ -169,11 +195,11 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _list(args: argparse.Namespace) -> int:
+def _list(args: argparse.Namespace, root: Path) -> int:
     from daskwire_conformance.common.suite import load_suite
     from daskwire_conformance.vectors.loading import known_requirements
 
-    vectors = load_suite(_root(args))
+    vectors = load_suite(root)
     unknown = sorted(set(args.requirement or ()) - known_requirements(vectors))
     if unknown:
         msg = f"no requirement {', '.join(unknown)} in the spec (IDs look like PH-4)"
@@ -215,8 +241,17 @@ def _show(args: argparse.Namespace) -> int:
     from daskwire_conformance.common.suite import load_suite
     from daskwire_conformance.vectors.show import render_text, show_document
 
-    root = _root(args)
-    doc = show_document(_find(load_suite(root), args.id, root))
+    suites = _suites(args)
+    found = [(root, v) for _, root in suites for v in load_suite(root) if v.id == args.id]
+    if not found:
+        _, root = suites[0]
+        _find(load_suite(root), args.id, root)  # raises, with close matches
+    if len(found) > 1:
+        names = ", ".join(name for name, _ in suites)
+        msg = f"vector {args.id!r} is in more than one suite ({names}); pick one with --profile"
+        raise UsageError(msg)
+    ((_, vector),) = found
+    doc = show_document(vector)
     if args.json:
         print(json.dumps(doc, indent=1, ensure_ascii=False))
     else:

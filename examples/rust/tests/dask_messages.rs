@@ -1,5 +1,5 @@
 //! The typed Dask messages of `src/messages.rs` against the kit's golden vectors of area
-//! `dask-messages` (`../../vectors/{decode,encode}/dask-messages.json`).
+//! `dask-messages` (`../../vectors/placeholder-v1/{decode,encode}/dask-messages.json`).
 //!
 //! Decode vectors: the frames decode into the strict `ComputeTask` / `UpdateGraph` types,
 //! field by field, and the typed message turns back into exactly the vector's forwarding
@@ -32,7 +32,7 @@ const TASKS_PICKLE: &str = concat!(
 );
 
 fn vectors_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../vectors");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../vectors/placeholder-v1");
     assert!(
         dir.join("manifest.json").is_file(),
         "the golden vectors are missing: expected them in {}",

@@ -1,4 +1,4 @@
-//! Runs the kit's golden vectors (`../../vectors/<group>/<area>.json`) through the library,
+//! Runs the kit's golden vectors (`../../vectors/placeholder-v1/<group>/<area>.json`) through the library,
 //! judged as the spec's vectors page describes, and decodes the pull request's examples
 //! into typed structs. Skipped (with a note) when the vectors folder is absent.
 
@@ -17,7 +17,7 @@ use daskwire_rs::{
 };
 
 fn vectors_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../vectors");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../vectors/placeholder-v1");
     dir.join("manifest.json").is_file().then_some(dir)
 }
 

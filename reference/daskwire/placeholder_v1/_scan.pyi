@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from ..model import Buffer
+from daskwire.model import Buffer
 
 #: The deepest nesting the compiled paths walk; they leave deeper messages to the exact path.
 DEPTH_CAP: int

@@ -13,8 +13,9 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from ..constants import PRELUDE_INT_BYTES
-from ..model import Buffer, Materialized, Offloaded
+from daskwire.constants import PRELUDE_INT_BYTES
+from daskwire.model import Buffer, Materialized, Offloaded
+
 from .constants import RESERVED_KEYS, TRANSPORT_KEYS
 
 __all__ = [

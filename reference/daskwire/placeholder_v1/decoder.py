@@ -7,10 +7,10 @@ from typing import Any, Final, Literal
 
 import msgpack
 
-from .. import payload
-from ..codecs import decompress
-from ..constants import PRELUDE_INT_BYTES
-from ..errors import (
+from daskwire import payload
+from daskwire.codecs import decompress
+from daskwire.constants import PRELUDE_INT_BYTES
+from daskwire.errors import (
     CountMismatch,
     DaskwireError,
     FrameOutOfRange,
@@ -26,9 +26,10 @@ from ..errors import (
     TooFewFrames,
     UnclaimedFrame,
 )
-from ..limits import DEFAULT_LIMITS, Limits
-from ..model import Buffer, Materialized, Offloaded
-from ..wire import frame_views
+from daskwire.limits import DEFAULT_LIMITS, Limits
+from daskwire.model import Buffer, Materialized, Offloaded
+from daskwire.wire import frame_views
+
 from . import accel
 from .constants import (
     HEADER_COMPRESSION,

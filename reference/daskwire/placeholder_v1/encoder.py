@@ -7,12 +7,13 @@ from typing import Any, Final
 
 import msgpack
 
-from ..codecs import SUPPORTED_CODECS, compress
-from ..errors import LimitExceeded, UnencodableValue, UnknownCodec
-from ..limits import DEFAULT_LIMITS, Limits
-from ..model import Buffer, Float32, Materialized, Offloaded
-from ..payload import KEY_TYPES
-from ..wire import frame_sizes, frame_view
+from daskwire.codecs import SUPPORTED_CODECS, compress
+from daskwire.errors import LimitExceeded, UnencodableValue, UnknownCodec
+from daskwire.limits import DEFAULT_LIMITS, Limits
+from daskwire.model import Buffer, Float32, Materialized, Offloaded
+from daskwire.payload import KEY_TYPES
+from daskwire.wire import frame_sizes, frame_view
+
 from . import accel
 from .constants import (
     BYTESTRING_THRESHOLD,

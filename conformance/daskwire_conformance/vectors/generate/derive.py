@@ -916,7 +916,7 @@ def _merge(builder: Builder, parent: str, options: Mapping[str, Any]) -> Iterato
         yield _reject_decode("merge", parent, m)
 
 
-#: The derivation families by name (vectors/cases/derived.yaml uses these names).
+#: The derivation families by name (vectors/placeholder-v1/cases/derived.yaml uses these names).
 FAMILIES: Final[dict[str, Callable[[Builder, str, Mapping[str, Any]], Iterator[Spec]]]] = {
     "truncation": _truncation,
     "prelude-fields": _prelude_fields,

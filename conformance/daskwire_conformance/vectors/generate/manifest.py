@@ -33,7 +33,7 @@ def fingerprint(vector: Mapping[str, Any]) -> str:
 
 
 def render_files(vectors: Mapping[str, Mapping[str, Any]], suite_version: str) -> dict[str, str]:
-    """The text of every vectors/<group>/<area>.json file, by relative path."""
+    """The text of every vectors/placeholder-v1/<group>/<area>.json file, by relative path."""
     by_file: dict[str, list[Mapping[str, Any]]] = {}
     for vid in sorted(vectors):
         group, area = vid.split("/")[:2]

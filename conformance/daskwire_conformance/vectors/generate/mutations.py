@@ -112,7 +112,7 @@ def _rename(mapping: Any, old: Any, new: Any) -> dict[Any, Any]:
 
 
 def apply_frame_ops(frames: Sequence[bytes], ops: Sequence[Mapping[str, Any]]) -> list[bytes]:
-    """Apply case mutations to a frame list (vectors/README.md lists the operations)."""
+    """Apply case mutations to a frame list (the suite README lists the operations)."""
     out = list(frames)
     for op in ops:
         out = _frame_op(out, op)

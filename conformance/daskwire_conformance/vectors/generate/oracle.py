@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from daskwire import Materialized, Offloaded
-from daskwire.constants import TRANSPORT_KEYS
+from daskwire.placeholder_v1.constants import TRANSPORT_KEYS
 
 from .mutations import decompress_frame
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 import daskwire
-from daskwire.constants import DEFAULT_SHARD_SIZE
 from daskwire.limits import DEFAULT_LIMITS, Limits
+from daskwire.placeholder_v1.constants import DEFAULT_SHARD_SIZE
 
 Mode = Literal["forwarding", "consuming"]
 

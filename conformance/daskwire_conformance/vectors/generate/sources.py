@@ -1,4 +1,4 @@
-"""Reads the hand-written case sources (vectors/cases/*.yaml): cases, macros and frame builders."""
+"""Reads the hand-written case sources (vectors/<profile>/cases/*.yaml): cases, macros, builders."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ __all__ = [
     "notation_value",
 ]
 
-#: Keys a case may have (vectors/README.md documents each).
+#: Keys a case may have (vectors/placeholder-v1/README.md documents each).
 CASE_KEYS: Final = frozenset(
     {
         "id",
@@ -80,7 +80,7 @@ class Case:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeriveRule:
-    """A derivation family applied to parent vectors (vectors/cases/derived.yaml)."""
+    """A derivation family applied to parent vectors (vectors/placeholder-v1/cases/derived.yaml)."""
 
     family: str
     parents: tuple[str, ...]
@@ -318,5 +318,15 @@ def notation_value(node: Any) -> Any:
 
 
 def frames_of(nodes: Sequence[Any]) -> list[bytes]:
-    """Build a list of frames."""
-    return [build_frame(n) for n in nodes]
+    """Build a list of frames; an item {"copies": n, "of": frame} stands for n equal frames."""
+    frames: list[bytes] = []
+    for node in nodes:
+        if isinstance(node, Mapping) and set(node) == {"copies", "of"}:
+            copies = node["copies"]
+            if not isinstance(copies, int) or isinstance(copies, bool) or copies < 0:
+                msg = f"copies must be a count, not {copies!r:.60}"
+                raise CaseError(msg)
+            frames.extend([build_frame(node["of"])] * copies)
+        else:
+            frames.append(build_frame(node))
+    return frames

@@ -1,0 +1,146 @@
+"""Harness protocol 2: the profile is agreed in `start` and named in every request.
+
+A version 1 testee (placeholder-v1 only) runs unchanged; the reference answers version 2
+when the runner offers it. Each row runs in both directions: what the runner sends, and
+what the reference testee answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from daskwire import PROFILES
+from daskwire_conformance.runner.harness import (
+    HarnessError,
+    InProcessChannel,
+    check_start_result,
+    declared_profiles,
+    profile_session,
+)
+from daskwire_conformance.runner.protocol import make_validator
+from daskwire_conformance.testee import ReferenceTestee
+
+VALIDATE = make_validator()
+DECODE = {"cmd": "decode", "mode": "forwarding", "frames": ["", "80"]}
+
+
+class Recording:
+    """A testee that records every request, and can be made to speak protocol 1 only."""
+
+    def __init__(self, *, v1_only: bool = False) -> None:
+        self.inner = ReferenceTestee()
+        self.v1_only = v1_only
+        self.requests: list[dict[str, Any]] = []
+
+    def handle(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        self.requests.append(dict(request))
+        if self.v1_only and request.get("cmd") == "start":
+            # a testee written against protocol 1 knows nothing of `protocols`
+            request = {k: v for k, v in request.items() if k != "protocols"}
+        return self.inner.handle(request)
+
+
+# testee, protocol agreed, profile field in requests
+SESSIONS = [
+    (False, 2, "placeholder-v1"),
+    (True, 1, None),
+]
+
+
+@pytest.mark.parametrize(("v1_only", "protocol", "named"), SESSIONS)
+def test_the_runner_offers_2_and_names_the_profile_only_when_agreed(
+    v1_only: bool, protocol: int, named: str | None
+) -> None:
+    testee = Recording(v1_only=v1_only)
+    channel = InProcessChannel(testee, validate=VALIDATE)
+    start = channel.start()
+    assert start["protocol"] == protocol
+    caps, send = profile_session(channel, start, "placeholder-v1")
+    assert caps == ReferenceTestee().capabilities()
+    exchange = send(DECODE)
+    assert exchange.failure is None, exchange.message
+    assert exchange.reply == {"outcome": "ok", "result": {"message": {"map": []}}}
+    first, second = testee.requests
+    assert first == {"seq": 1, "cmd": "start", "protocol": 1, "protocols": [1, 2]}
+    assert second.get("profile") == named
+    assert channel.close() == []
+
+
+@pytest.mark.parametrize(
+    ("request_", "protocol", "declares"),
+    [
+        ({"cmd": "start", "protocol": 1}, 1, "capabilities"),
+        ({"cmd": "start", "protocol": 1, "protocols": [1]}, 1, "capabilities"),
+        ({"cmd": "start", "protocol": 1, "protocols": [1, 2]}, 2, "profiles"),
+    ],
+)
+def test_the_reference_answers_the_newest_version_offered(
+    request_: dict[str, Any], protocol: int, declares: str
+) -> None:
+    reply = ReferenceTestee().handle({"seq": 1, **request_})
+    result = reply["result"]
+    assert result["protocol"] == protocol
+    assert {"capabilities", "profiles"} & set(result) == {declares}
+    assert VALIDATE("reply:start", {"seq": 1, **reply}) is None
+    assert list(declared_profiles(result)) == (
+        list(PROFILES) if protocol == 2 else ["placeholder-v1"]
+    )
+
+
+def test_the_reference_refuses_a_profile_it_did_not_declare() -> None:
+    testee = ReferenceTestee()
+    testee.handle({"seq": 1, "cmd": "start", "protocol": 1, "protocols": [1, 2]})
+    reply = testee.handle({"seq": 2, **DECODE, "profile": "dask-1999.1"})
+    assert reply["outcome"] == "errored"
+    assert "dask-1999.1" in reply["message"]
+    ok = testee.handle({"seq": 3, **DECODE, "profile": "placeholder-v1"})
+    assert ok == {"outcome": "ok", "result": {"message": {"map": []}}}
+
+
+CAPS: dict[str, Any] = {
+    "directions": ["wire"],
+    "codecs": ["lz4"],
+    "canonical": False,
+    "limits": False,
+}
+
+
+@pytest.mark.parametrize(
+    ("result", "problem"),
+    [
+        ({"protocol": 3, "capabilities": CAPS}, "this runner speaks 1 and 2"),
+        ({"protocol": True, "capabilities": CAPS}, "this runner speaks 1 and 2"),
+        ({"protocol": 1}, "no capabilities object"),
+        ({"protocol": 2, "capabilities": CAPS}, "needs a profiles object"),
+        ({"protocol": 2, "profiles": {"placeholder-v1": ["wire"]}}, "needs a profiles object"),
+    ],
+)
+def test_a_start_result_the_runner_cannot_use_is_a_harness_error(
+    result: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(HarnessError, match=problem):
+        check_start_result({"outcome": "ok", "result": result})
+
+
+def test_a_profile_the_testee_does_not_declare_is_a_harness_error() -> None:
+    start = {"protocol": 2, "profiles": {"dask-1999.1": CAPS}}
+    channel = InProcessChannel(ReferenceTestee())
+    with pytest.raises(HarnessError, match=r"implements the profiles 'dask-1999\.1', not"):
+        profile_session(channel, start, "placeholder-v1")
+
+
+@pytest.mark.parametrize(
+    ("request_", "valid"),
+    [
+        ({"seq": 2, **DECODE, "profile": "placeholder-v1"}, True),
+        ({"seq": 2, **DECODE}, True),
+        ({"seq": 2, **DECODE, "profile": ""}, False),
+        ({"seq": 1, "cmd": "start", "protocol": 1, "protocols": [1, 2]}, True),
+        ({"seq": 1, "cmd": "start", "protocol": 2}, False),
+        ({"seq": 1, "cmd": "start", "protocol": 1, "profile": "placeholder-v1"}, False),
+    ],
+)
+def test_the_request_schema_knows_version_2(request_: dict[str, Any], valid: bool) -> None:
+    assert (VALIDATE("request", request_) is None) is valid
