@@ -72,3 +72,17 @@ def test_the_registry_is_the_one_shared_module_that_names_a_profile() -> None:
 def test_an_unknown_profile_names_the_known_ones() -> None:
     with pytest.raises(daskwire.UnknownProfileError, match="placeholder-v1"):
         daskwire.get_profile("dask-1999.1")
+
+
+def test_the_generator_refuses_a_suite_of_another_profile(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The kit's vector generator is placeholder-v1's; a suite of another profile is a usage
+    error until that profile brings its generator."""
+    from daskwire_conformance.cli import main
+
+    suite = tmp_path / "dask-1999.1"
+    (suite / "cases").mkdir(parents=True)
+    (suite / "manifest.json").write_text('{"profile": "dask-1999.1"}', encoding="utf-8")
+    assert main(["vectors", "check", "--root", str(suite)]) == 2
+    assert "a suite of profile dask-1999.1" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Golden vector generation: case sources in, vector files and manifest out, drift checks."""
+"""placeholder-v1's vector generation: case sources in, vector files and manifest out, checks."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from .sources import CaseError, load_sources
 
 __all__ = [
     "CASES_DIR",
+    "PROFILE",
     "CaseError",
     "Disagreement",
     "Generated",
@@ -28,6 +29,8 @@ __all__ = [
     "write",
 ]
 
+#: The profile whose suite this package generates; a suite of another profile is refused.
+PROFILE: Final = "placeholder-v1"
 #: The folder of case sources inside the vectors folder.
 CASES_DIR: Final = "cases"
 #: How many diff lines `check` prints per drifted file.
