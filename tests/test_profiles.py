@@ -63,9 +63,13 @@ def test_the_registry_is_the_one_shared_module_that_names_a_profile() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
                 names = {node.module or "", *(a.name for a in node.names)}
-                parts = {part for name in names for part in name.split(".")}
-                if parts & profiles:
-                    naming.append(filename)
+            elif isinstance(node, ast.Import):
+                names = {a.name for a in node.names}
+            else:
+                continue
+            parts = {part for name in names for part in name.split(".")}
+            if parts & profiles:
+                naming.append(filename)
     assert sorted(set(naming)) == ["__init__.py", "registry.py"]
 
 
@@ -77,12 +81,16 @@ def test_an_unknown_profile_names_the_known_ones() -> None:
 def test_the_generator_refuses_a_suite_of_another_profile(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The kit's vector generator is placeholder-v1's; a suite of another profile is a usage
-    error until that profile brings its generator."""
+    """The kit's vector generator is placeholder-v1's; cases of another profile are a usage
+    error until that profile brings its generator, and nothing is written."""
     from daskwire_conformance.cli import main
 
     suite = tmp_path / "dask-1999.1"
     (suite / "cases").mkdir(parents=True)
-    (suite / "manifest.json").write_text('{"profile": "dask-1999.1"}', encoding="utf-8")
-    assert main(["vectors", "check", "--root", str(suite)]) == 2
-    assert "a suite of profile dask-1999.1" in capsys.readouterr().err
+    (suite / "cases" / "suite.yaml").write_text(
+        "profile: dask-1999.1\nsuite_version: 0.1.0\n", encoding="utf-8"
+    )
+    for action in ("generate", "check"):
+        assert main(["vectors", action, "--root", str(suite)]) == 2
+        assert "test profile dask-1999.1" in capsys.readouterr().err
+    assert sorted(p.name for p in suite.iterdir()) == ["cases"]

@@ -104,6 +104,7 @@ HARNESS_ERRORS = [
     ("bad_start.py", [], "testee speaks harness protocol 3; this runner speaks 1 and 2"),
     ("v2_no_profiles.py", [], "a protocol 2 start result needs a profiles object"),
     ("v2_other_profile.py", [], "implements the profiles 'dask-1999.1', not placeholder-v1"),
+    ("protocol_switch.py", [], "testee spoke another harness protocol after a restart"),
     ("always_crash.py", ["--max-restarts", "2"], "restart budget exhausted (2 restarts)"),
     ("not_a_program.py", [], "missing configuration file"),
 ]

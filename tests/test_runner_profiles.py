@@ -114,7 +114,14 @@ CAPS: dict[str, Any] = {
         ({"protocol": True, "capabilities": CAPS}, "this runner speaks 1 and 2"),
         ({"protocol": 1}, "no capabilities object"),
         ({"protocol": 2, "capabilities": CAPS}, "needs a profiles object"),
-        ({"protocol": 2, "profiles": {"placeholder-v1": ["wire"]}}, "needs a profiles object"),
+        ({"protocol": 2, "profiles": {"placeholder-v1": ["wire"]}}, "a capabilities object"),
+        ({"protocol": 2, "profiles": {}}, "needs a profiles object"),
+        ({"protocol": 2, "profiles": {"": CAPS}}, "needs a name"),
+        ({"protocol": 1, "capabilities": {**CAPS, "directions": 5}}, "directions is not a list"),
+        (
+            {"protocol": 2, "profiles": {"placeholder-v1": {**CAPS, "codecs": [1]}}},
+            "profile 'placeholder-v1': codecs is not a list of strings",
+        ),
     ],
 )
 def test_a_start_result_the_runner_cannot_use_is_a_harness_error(
@@ -122,6 +129,14 @@ def test_a_start_result_the_runner_cannot_use_is_a_harness_error(
 ) -> None:
     with pytest.raises(HarnessError, match=problem):
         check_start_result({"outcome": "ok", "result": result})
+
+
+def test_a_harness_error_shows_a_few_of_many_declared_profiles() -> None:
+    start = {"protocol": 2, "profiles": {f"p{i}": CAPS for i in range(10_000)}}
+    channel = InProcessChannel(ReferenceTestee())
+    with pytest.raises(HarnessError) as caught:
+        profile_session(channel, start, "placeholder-v1")
+    assert str(caught.value).endswith("'p4' and 9995 more, not placeholder-v1")
 
 
 def test_a_profile_the_testee_does_not_declare_is_a_harness_error() -> None:
@@ -144,3 +159,19 @@ def test_a_profile_the_testee_does_not_declare_is_a_harness_error() -> None:
 )
 def test_the_request_schema_knows_version_2(request_: dict[str, Any], valid: bool) -> None:
     assert (VALIDATE("request", request_) is None) is valid
+
+
+@pytest.mark.parametrize(
+    ("result", "valid"),
+    [
+        ({"protocol": 2, "profiles": {"placeholder-v1": CAPS}}, True),
+        ({"protocol": 2, "profiles": {"": CAPS}}, False),
+        ({"protocol": 2, "profiles": {"placeholder-v1": CAPS}, "capabilities": CAPS}, False),
+        ({"protocol": 1, "capabilities": CAPS}, True),
+        ({"protocol": 1, "capabilities": CAPS, "profiles": {"placeholder-v1": CAPS}}, False),
+    ],
+)
+def test_the_start_result_schema_knows_version_2(result: dict[str, Any], valid: bool) -> None:
+    implementation = {"name": "x", "version": "1", "language": "go"}
+    reply = {"seq": 1, "outcome": "ok", "result": {**result, "implementation": implementation}}
+    assert (VALIDATE("reply:start", reply) is None) is valid

@@ -323,7 +323,9 @@ def test_check_names_the_vector_that_drifted(tmp_path: Path) -> None:
 def test_a_new_suite_version_records_what_changed(tmp_path: Path) -> None:
     root = tmp_path / "vectors"
     shutil.copytree(ROOT / "vectors" / "placeholder-v1", root)
-    (root / "cases" / "suite.yaml").write_text("suite_version: 9.0.0\n", encoding="utf-8")
+    (root / "cases" / "suite.yaml").write_text(
+        "profile: placeholder-v1\nsuite_version: 9.0.0\n", encoding="utf-8"
+    )
     cases = root / "cases" / "payload.yaml"
     text = cases.read_text(encoding="utf-8")
     cases.write_text(

@@ -84,16 +84,25 @@ class _Session:
         self.channel: Channel | None = None
         self.caps: Capabilities | None = None
         self.send: Callable[[Mapping[str, Any]], Exchange] | None = None
+        self.broken: str | None = None
 
     def run(self, vector: Vector) -> Result:
-        from daskwire_conformance.runner.harness import profile_session
+        from daskwire_conformance.runner.harness import HarnessError, profile_session
         from daskwire_conformance.runner.judge import Capabilities, judge_vector
         from daskwire_conformance.runner.targets import ChannelOptions
 
+        if self.broken is not None:
+            raise HarnessError(self.broken)
         if self.channel is None or self.caps is None or self.send is None:
             channel = self.target.open(ChannelOptions(timeout=self.timeout))
             self.channel = channel
-            declared, self.send = profile_session(channel, channel.start(), self.profile)
+            try:
+                declared, self.send = profile_session(channel, channel.start(), self.profile)
+            except HarnessError as exc:
+                # one testee, one verdict: every later vector fails with the same error
+                self.broken = str(exc)
+                self.close()
+                raise
             self.caps = Capabilities.from_start({"capabilities": declared})
         return judge_vector(vector, self.caps, self.send)
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Any, Final, Protocol, runtime_checkable
 
 __all__ = [
+    "PROFILES_PROTOCOL",
     "PROTOCOL_VERSION",
     "PROTOCOL_VERSIONS",
     "ReferenceTestee",
@@ -16,10 +17,13 @@ __all__ = [
     "serve",
 ]
 
-#: The newest harness protocol version this kit speaks (spec/harness.md); 2 names profiles.
-PROTOCOL_VERSION: Final = 2
+#: Harness protocol version 1 (spec/harness.md), as testees written against it answer `start`
+#: with it; this name means 1, as it always has.
+PROTOCOL_VERSION: Final = 1
+#: The first version whose requests name their profile (spec/harness.md, "Profiles").
+PROFILES_PROTOCOL: Final = 2
 #: Every harness protocol version this kit speaks, oldest first. Version 1 is placeholder-v1's.
-PROTOCOL_VERSIONS: Final = (1, 2)
+PROTOCOL_VERSIONS: Final = (PROTOCOL_VERSION, PROFILES_PROTOCOL)
 
 
 @runtime_checkable
@@ -148,13 +152,13 @@ class ReferenceTestee:
             return {"outcome": "errored", "message": text}
         return {"outcome": "ok", "result": result}
 
-    _protocol = 1
+    _protocol = PROTOCOL_VERSION
 
     def _request_profile(self, request: Mapping[str, Any]) -> str:
         """The profile a request is for; a protocol 2 request names one the testee declared."""
         from daskwire import PROFILE
 
-        if self._protocol == 1:
+        if self._protocol == PROTOCOL_VERSION:
             return PROFILE
         profile = request.get("profile")
         if profile not in self.profiles():
@@ -175,15 +179,15 @@ class ReferenceTestee:
         limits = Limits(**request["limits"]) if request.get("limits") else DEFAULT_LIMITS
         if cmd == "start":
             offered = request.get("protocols") or [request.get("protocol")]
-            self._protocol = 2 if 2 in offered else 1
-            if self._protocol == 1:
+            self._protocol = PROFILES_PROTOCOL if PROFILES_PROTOCOL in offered else PROTOCOL_VERSION
+            if self._protocol == PROTOCOL_VERSION:
                 return {
-                    "protocol": 1,
+                    "protocol": PROTOCOL_VERSION,
                     "implementation": self.implementation(),
                     "capabilities": self.capabilities(),
                 }
             return {
-                "protocol": 2,
+                "protocol": PROFILES_PROTOCOL,
                 "implementation": self.implementation(),
                 "profiles": self.profiles(),
             }

@@ -226,6 +226,9 @@ def load_suite(root: Path) -> list[Vector]:
     files = list(iter_vector_files(root))
     if not files:
         msg = f"vectors folder {root} has no vector files (*.json under {'/, '.join(GROUPS)}/)"
+        suites = sorted(p.parent.name for p in root.glob(f"*/{MANIFEST_NAME}"))
+        if suites:
+            msg += f"; it holds the suite folders of {', '.join(suites)}: name one of those"
         raise VectorFileError(msg)
     vectors: list[Vector] = []
     for path in files:

@@ -158,7 +158,7 @@ def check_reply_shape(reply: Any) -> str | None:
 
 def _start_request() -> dict[str, Any]:
     # `protocol` stays 1, which every testee reads; `protocols` offers 2 to those that know it.
-    return {"cmd": "start", "protocol": 1, "protocols": list(PROTOCOL_VERSIONS)}
+    return {"cmd": "start", "protocol": PROTOCOL_VERSION, "protocols": list(PROTOCOL_VERSIONS)}
 
 
 def check_start_result(reply: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -180,17 +180,36 @@ def check_start_result(reply: Mapping[str, Any]) -> Mapping[str, Any]:
             f"this runner speaks {spoken}"
         )
         raise HarnessError(msg)
-    if protocol == 1 and not isinstance(result.get("capabilities"), dict):
-        msg = "start result has no capabilities object"
-        raise HarnessError(msg)
     if protocol == PROTOCOL_VERSION:
+        if not isinstance(result.get("capabilities"), dict):
+            msg = "start result has no capabilities object"
+            raise HarnessError(msg)
+        _check_capabilities(result["capabilities"], "capabilities")
+    else:
         profiles = result.get("profiles")
-        if not isinstance(profiles, dict) or not all(
-            isinstance(caps, dict) for caps in profiles.values()
-        ):
+        if not isinstance(profiles, dict) or not profiles:
             msg = "a protocol 2 start result needs a profiles object of capabilities objects"
             raise HarnessError(msg)
+        for name, caps in profiles.items():
+            shown = clean_text(repr(name), 100)
+            if not name or not isinstance(caps, dict):
+                msg = f"profile {shown} of the start result needs a name and a capabilities object"
+                raise HarnessError(msg)
+            _check_capabilities(caps, f"the capabilities of profile {shown}")
     return result
+
+
+def _check_capabilities(caps: Mapping[str, Any], where: str) -> None:
+    """The lists of a capabilities object hold strings (spec/harness.md); raise HarnessError."""
+    for key in ("directions", "codecs"):
+        items = caps.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            msg = f"{where}: {key} is not a list of strings"
+            raise HarnessError(msg)
+
+
+#: How many declared profile names a harness error shows.
+_NAMES_SHOWN: Final = 5
 
 
 def declared_profiles(result: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -198,7 +217,7 @@ def declared_profiles(result: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]
     placeholder-v1 only)."""
     from daskwire import PROFILE
 
-    if result.get("protocol") == 1:
+    if result.get("protocol") == PROTOCOL_VERSION:
         return {PROFILE: result.get("capabilities") or {}}
     return dict(result.get("profiles") or {})
 
@@ -211,10 +230,12 @@ def profile_session(
     testee does not implement `profile`."""
     declared = declared_profiles(result)
     if profile not in declared:
-        names = ", ".join(clean_text(repr(n), 100) for n in declared) or "none"
+        shown = [clean_text(repr(n), 100) for n in list(declared)[:_NAMES_SHOWN]]
+        more = len(declared) - len(shown)
+        names = ", ".join(shown) + (f" and {more} more" if more > 0 else "")
         msg = f"the testee implements the profiles {names}, not {profile}"
         raise HarnessError(msg)
-    if result.get("protocol") == 1:
+    if result.get("protocol") == PROTOCOL_VERSION:
         return declared[profile], channel.request
 
     def send(body: Mapping[str, Any]) -> Exchange:
@@ -704,6 +725,10 @@ class ProcessChannel:
         self.restarts += 1
         result = self._launch()
         before = self._start_result
+        if before is not None and result.get("protocol") != before.get("protocol"):
+            self.close()
+            msg = "testee spoke another harness protocol after a restart"
+            raise HarnessError(msg)
         if before is not None and declared_profiles(result) != declared_profiles(before):
             self.close()
             msg = "testee declared different capabilities after a restart"

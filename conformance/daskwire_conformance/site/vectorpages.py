@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from daskwire import PROFILE
+
 from daskwire_conformance.common.hexdump import annotate, annotate_wire
 from daskwire_conformance.common.requirements import (
     Requirement,
@@ -30,8 +32,8 @@ __all__ = [
 ]
 
 _NOTICE: Final = (
-    "<!-- Generated at site build time from vectors/ by daskwire_conformance.site.vectorpages;"
-    " do not edit. -->"
+    "<!-- Generated at site build time from a vectors/ suite by"
+    " daskwire_conformance.site.vectorpages; do not edit. -->"
 )
 #: Lines of a message shown for a reject-encode vector, which has no bytes to dump.
 _MESSAGE_LINES: Final = 60
@@ -213,7 +215,11 @@ def render_example(
 
 
 def _area_page(
-    group: str, area: str, vectors: Sequence[Vector], requirements: Mapping[str, Requirement]
+    group: str,
+    area: str,
+    vectors: Sequence[Vector],
+    requirements: Mapping[str, Requirement],
+    profile: str,
 ) -> str:
     lines = [
         # The nav names the page by its file; the table at the top stands for the table of
@@ -228,7 +234,8 @@ def _area_page(
         f"# Vectors: {group}/{area}",
         "",
         (
-            f"{counted(len(vectors), 'vector')} of the file `vectors/{group}/{area}.json`. Each "
+            f"{counted(len(vectors), 'vector')} of the file "
+            f"`vectors/{profile}/{group}/{area}.json`. Each "
             "shows the bytes it is about as an annotated hex dump: offset, bytes, and what they "
             "mean. A note that starts with `!` marks what looks wrong at that place; one that "
             "starts with `!!` is the error the reference reports for these bytes, category first."
@@ -361,6 +368,7 @@ def write_pages(out_dir: Path, *, vectors_root: Path | None = None) -> None:
         manifest: dict[str, Any] | None = load_manifest(vectors_root)
     except (OSError, ValueError):
         vectors, manifest = [], None
+    profile = str((manifest or {}).get("profile") or PROFILE)
     pages_dir = out_dir / "vectors"
     examples_dir = out_dir / "examples"
     written: list[Path] = []
@@ -372,7 +380,7 @@ def write_pages(out_dir: Path, *, vectors_root: Path | None = None) -> None:
         by_area[(v.group, v.area)].append(v)
     for (group, area), items in sorted(by_area.items()):
         path = pages_dir / f"{group}-{area}.md"
-        _write(path, _area_page(group, area, items, requirements) + "\n")
+        _write(path, _area_page(group, area, items, requirements, profile) + "\n")
         written.append(path)
     _prune(pages_dir, written)
     examples: list[Path] = []

@@ -59,6 +59,12 @@ def _previous_manifest(root: Path) -> dict[str, Any] | None:
 def generate(root: Path, *, spec_dir: Path | None = None) -> Generated:
     """Build every vector from root/cases with the reference codec, in memory."""
     sources = load_sources(root / CASES_DIR)
+    if sources.profile != PROFILE:
+        msg = (
+            f"the cases in {root / CASES_DIR} test profile {sources.profile}; this generator "
+            f"(daskwire_conformance/vectors/generate) is {PROFILE}'s"
+        )
+        raise CaseError(msg)
     builder = Builder(sources.cases, requirement_levels(spec_dir))
     builder.build_cases()
     for rule in sources.rules:

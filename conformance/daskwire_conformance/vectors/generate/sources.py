@@ -92,6 +92,8 @@ class DeriveRule:
 class Sources:
     """Everything the case folder holds."""
 
+    #: The profile the cases test (suite.yaml `profile`).
+    profile: str
     suite_version: str
     #: Suite versions already published: their changelog entries may not change.
     released: frozenset[str]
@@ -102,6 +104,10 @@ class Sources:
 def load_sources(cases_dir: Path) -> Sources:
     """Read suite.yaml, every case file and derived.yaml from the cases folder."""
     suite = yaml.safe_load((cases_dir / "suite.yaml").read_text(encoding="utf-8"))
+    profile = suite.get("profile") if isinstance(suite, dict) else None
+    if not isinstance(profile, str) or not profile:
+        msg = f"{cases_dir / 'suite.yaml'}: profile must name the profile the cases test"
+        raise CaseError(msg)
     version = suite.get("suite_version") if isinstance(suite, dict) else None
     if not isinstance(version, str) or not re.fullmatch(r"\d+\.\d+\.\d+", version):
         msg = f"{cases_dir / 'suite.yaml'}: suite_version must be a semver string"
@@ -132,7 +138,11 @@ def load_sources(cases_dir: Path) -> Sources:
             raise CaseError(msg)
         seen.add(case.id)
     return Sources(
-        suite_version=version, released=frozenset(released), cases=tuple(cases), rules=tuple(rules)
+        profile=profile,
+        suite_version=version,
+        released=frozenset(released),
+        cases=tuple(cases),
+        rules=tuple(rules),
     )
 
 
