@@ -365,7 +365,7 @@ def update_files(
 
 
 def _show(mutant: sv.Mutant | sv.Entry) -> str:
-    where = f"{mutant.module}.py:{mutant.line} in {mutant.function}"
+    where = f"{mutant.module.replace('.', '/')}.py:{mutant.line} in {mutant.function}"
     return f"  {mutant.id}  ({where})\n" + "".join(f"      {d}\n" for d in mutant.diff)
 
 

@@ -531,8 +531,9 @@ def render_markdown(score: Mapping[str, Any]) -> str:
         killed, mutants, equivalent = (
             counts.get(k, 0) for k in ("killed", "mutants", "equivalent")
         )
+        path = name.replace(".", "/")
         lines.append(
-            f"| `{name}.py` | {mutants} | {killed} | {equivalent} | {counts.get('gaps', 0)} "
+            f"| `{path}.py` | {mutants} | {killed} | {equivalent} | {counts.get('gaps', 0)} "
             f"| {percent(killed, mutants, equivalent)} % |"
         )
     lines.append(
