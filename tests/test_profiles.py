@@ -13,7 +13,7 @@ from pathlib import Path
 import daskwire
 import pytest
 from daskwire import registry
-from daskwire.profile import Profile
+from daskwire.profile import Profile, package_name
 from daskwire_conformance.common.data import vectors_dir, vectors_root
 from daskwire_conformance.common.suite import load_manifest
 
@@ -28,7 +28,7 @@ def _subpackages() -> list[str]:
 
 
 def test_every_subpackage_is_a_registered_profile() -> None:
-    modules = {entry.name.replace("-", "_") for entry in registry.PROFILES.values()}
+    modules = {package_name(entry.name) for entry in registry.PROFILES.values()}
     assert set(_subpackages()) == modules
 
 
@@ -37,10 +37,10 @@ def test_a_profile_entry_is_its_subpackage_s(name: str) -> None:
     entry = daskwire.get_profile(name)
     assert isinstance(entry, Profile)
     assert entry.name == name
-    module = __import__(f"daskwire.{name.replace('-', '_')}", fromlist=["PROFILE"])
+    module = __import__(f"daskwire.{package_name(name)}", fromlist=["PROFILE"])
     assert module.PROFILE is entry
     for function in (entry.encode, entry.decode, entry.unpack):
-        assert function.__module__.startswith(f"daskwire.{name.replace('-', '_')}.")
+        assert function.__module__.startswith(f"daskwire.{package_name(name)}.")
 
 
 def test_every_vector_folder_is_a_registered_profile() -> None:
@@ -81,8 +81,7 @@ def test_an_unknown_profile_names_the_known_ones() -> None:
 def test_the_generator_refuses_a_suite_of_another_profile(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The kit's vector generator is placeholder-v1's; cases of another profile are a usage
-    error until that profile brings its generator, and nothing is written."""
+    """Cases of a profile the registry lacks are a usage error, and nothing is written."""
     from daskwire_conformance.cli import main
 
     suite = tmp_path / "dask-1999.1"
@@ -92,5 +91,30 @@ def test_the_generator_refuses_a_suite_of_another_profile(
     )
     for action in ("generate", "check"):
         assert main(["vectors", action, "--root", str(suite)]) == 2
-        assert "test profile dask-1999.1" in capsys.readouterr().err
+        assert "test profile dask-1999.1, which the registry lacks" in capsys.readouterr().err
     assert sorted(p.name for p in suite.iterdir()) == ["cases"]
+
+
+def test_a_registered_profile_needs_its_vector_builder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Generation finds a profile's builder by its registered name, and says when it is
+    missing: `daskwire_conformance.vectors.<profile>` with `build(sources, levels)`."""
+    from daskwire_conformance.vectors.generate import CaseError, generate
+
+    monkeypatch.setattr(daskwire, "PROFILES", {**registry.PROFILES, "dask-1999.1": None})
+    (tmp_path / "cases").mkdir()
+    (tmp_path / "cases" / "suite.yaml").write_text(
+        "profile: dask-1999.1\nsuite_version: 0.1.0\n", encoding="utf-8"
+    )
+    with pytest.raises(CaseError, match=r"no vector builder for profile dask-1999\.1"):
+        generate(tmp_path)
+
+
+def test_every_profile_has_its_vector_builder() -> None:
+    for name in registry.PROFILES:
+        module = __import__(
+            f"daskwire_conformance.vectors.{package_name(name)}", fromlist=["build"]
+        )
+        assert name == module.PROFILE
+        assert callable(module.build)

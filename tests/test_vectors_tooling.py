@@ -17,25 +17,20 @@ from daskwire_conformance.common.hexdump import annotate, annotate_wire
 from daskwire_conformance.common.suite import load_vectors
 from daskwire_conformance.site.vectorpages import example_name, write_pages
 from daskwire_conformance.vectors.generate import check, generate, write
-from daskwire_conformance.vectors.generate.derive import unpack_model
 from daskwire_conformance.vectors.generate.manifest import (
     build_manifest,
     changelog_problems,
     replay,
 )
-from daskwire_conformance.vectors.generate.mpk import (
-    DELETE,
-    edit,
-    find_placeholders,
-    pack,
-    unpack_payload,
-)
-from daskwire_conformance.vectors.generate.mutations import (
+from daskwire_conformance.vectors.generate.mpk import DELETE, edit, pack, unpack_payload
+from daskwire_conformance.vectors.generate.sources import build_frame, expand_notation
+from daskwire_conformance.vectors.placeholder_v1.derive import unpack_model
+from daskwire_conformance.vectors.placeholder_v1.mutations import (
     apply_frame_ops,
     apply_wire_ops,
     pack_wire,
 )
-from daskwire_conformance.vectors.generate.sources import build_frame, expand_notation
+from daskwire_conformance.vectors.placeholder_v1.sites import find_placeholders
 
 ROOT = Path(__file__).resolve().parents[1]
 G1_FRAMES = [
@@ -247,9 +242,9 @@ def _vectors(**fingerprints: str) -> dict[str, dict[str, Any]]:
 
 
 def test_changelog_records_added_changed_and_removed_per_version() -> None:
-    first = build_manifest({}, _vectors(a="1", b="1"), "0.1.0", None)
+    first = build_manifest({}, _vectors(a="1", b="1"), "0.1.0", None, profile="placeholder-v1")
     assert sorted(first["changelog"][0]["added"]) == ["decode/x/a", "decode/x/b"]
-    second = build_manifest({}, _vectors(a="2", c="1"), "0.2.0", first)
+    second = build_manifest({}, _vectors(a="2", c="1"), "0.2.0", first, profile="placeholder-v1")
     entry = second["changelog"][-1]
     assert (entry["version"], list(entry["added"]), list(entry["changed"]), entry["removed"]) == (
         "0.2.0",
@@ -260,29 +255,40 @@ def test_changelog_records_added_changed_and_removed_per_version() -> None:
     assert replay(second["changelog"]) == second["vectors"]
     assert changelog_problems(second) == []
     # Regenerating under the same version rewrites that version's entry, not a new one.
-    again = build_manifest({}, _vectors(a="3", c="1"), "0.2.0", second)
+    again = build_manifest({}, _vectors(a="3", c="1"), "0.2.0", second, profile="placeholder-v1")
     assert [e["version"] for e in again["changelog"]] == ["0.1.0", "0.2.0"]
     assert again["changelog"][-1]["changed"] == {"decode/x/a": again["vectors"]["decode/x/a"]}
 
 
 def test_changelog_problems_catch_an_unrecorded_change() -> None:
-    manifest = build_manifest({}, _vectors(a="1"), "0.1.0", None)
+    manifest = build_manifest({}, _vectors(a="1"), "0.1.0", None, profile="placeholder-v1")
     manifest["vectors"]["decode/x/a"] = "0" * 64
     assert any("changed without a changelog record" in p for p in changelog_problems(manifest))
 
 
 def test_a_released_version_cannot_change() -> None:
-    first = build_manifest({}, _vectors(a="1"), "0.1.0", None, released=frozenset({"0.1.0"}))
-    again = build_manifest({}, _vectors(a="1"), "0.1.0", first, released=frozenset({"0.1.0"}))
+    first = build_manifest(
+        {}, _vectors(a="1"), "0.1.0", None, profile="placeholder-v1", released=frozenset({"0.1.0"})
+    )
+    again = build_manifest(
+        {}, _vectors(a="1"), "0.1.0", first, profile="placeholder-v1", released=frozenset({"0.1.0"})
+    )
     assert again == first
     with pytest.raises(ValueError, match="released"):
-        build_manifest({}, _vectors(a="2"), "0.1.0", first, released=frozenset({"0.1.0"}))
+        build_manifest(
+            {},
+            _vectors(a="2"),
+            "0.1.0",
+            first,
+            profile="placeholder-v1",
+            released=frozenset({"0.1.0"}),
+        )
 
 
 def test_suite_version_cannot_go_backwards() -> None:
-    newer = build_manifest({}, _vectors(a="1"), "0.2.0", None)
+    newer = build_manifest({}, _vectors(a="1"), "0.2.0", None, profile="placeholder-v1")
     with pytest.raises(ValueError, match="older"):
-        build_manifest({}, _vectors(a="1"), "0.1.0", newer)
+        build_manifest({}, _vectors(a="1"), "0.1.0", newer, profile="placeholder-v1")
 
 
 # --- generation, drift and the command line --------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from .limits import Limits
 from .model import Buffer
 
-__all__ = ["Profile", "StreamReader"]
+__all__ = ["Profile", "StreamReader", "package_name"]
 
 
 class StreamReader(Protocol):
@@ -37,3 +37,8 @@ class Profile:
     pack: Callable[[Sequence[Buffer]], list[Buffer]]
     #: stream_reader(limits) -> a new reader of a stream of messages.
     stream_reader: Callable[[Limits], StreamReader]
+
+
+def package_name(profile: str) -> str:
+    """The Python package of a profile: its name with `_` for `-` and `.` (`placeholder_v1`)."""
+    return profile.replace("-", "_").replace(".", "_")

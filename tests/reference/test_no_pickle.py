@@ -25,6 +25,9 @@ ALLOWED_DYNAMIC_IMPORTS = {
     # `daskwire check --impl python:MODULE:ATTR` imports the implementation its user names on
     # the command line, as pytest does with plugins; never a name read from frames or vectors.
     ("conformance/daskwire_conformance/runner/targets.py", "load_python_testee"),
+    # `daskwire vectors generate` imports the vector builder of a profile in the reference's
+    # registry (daskwire.PROFILES), by the profile's registered name.
+    ("conformance/daskwire_conformance/vectors/generate/__init__.py", "_builder"),
 }
 
 

@@ -1,25 +1,29 @@
-"""placeholder-v1's vector generation: case sources in, vector files and manifest out, checks."""
+"""Vector generation for every profile: case sources in, files and manifest out, drift checks.
+
+The vectors themselves come from the profile's builder, the package
+`daskwire_conformance.vectors.<profile>` (`-` as `_`), found by the profile's registry name.
+"""
 
 from __future__ import annotations
 
 import difflib
 import hashlib
+import importlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from daskwire_conformance.common.suite import GROUPS, MANIFEST_NAME, validate_document
 
-from .build import Builder, Disagreement, GenerationError
-from .derive import derive
 from .levels import requirement_levels
 from .manifest import build_manifest, changelog_problems, dump_json, fingerprint, render_files
+from .outcome import BuiltSuite, Disagreement, GenerationError
 from .sources import CaseError, load_sources
 
 __all__ = [
     "CASES_DIR",
-    "PROFILE",
     "CaseError",
     "Disagreement",
     "Generated",
@@ -29,8 +33,6 @@ __all__ = [
     "write",
 ]
 
-#: The profile whose suite this package generates; a suite of another profile is refused.
-PROFILE: Final = "placeholder-v1"
 #: The folder of case sources inside the vectors folder.
 CASES_DIR: Final = "cases"
 #: How many diff lines `check` prints per drifted file.
@@ -56,29 +58,43 @@ def _previous_manifest(root: Path) -> dict[str, Any] | None:
     return manifest
 
 
+#: A profile's `build(sources, levels)`: every vector of its cases, checked by the reference.
+Builder = Callable[[Any, dict[str, str]], BuiltSuite]
+
+
+def _builder(profile: str, root: Path) -> Builder:
+    """The `build` function of a profile's vector builder package."""
+    from daskwire import PROFILES
+    from daskwire.profile import package_name
+
+    if profile not in PROFILES:
+        msg = f"the cases in {root / CASES_DIR} test profile {profile}, which the registry lacks"
+        raise CaseError(msg)
+    # The name comes from the reference's registry, never from input.
+    package = f"daskwire_conformance.vectors.{package_name(profile)}"
+    try:
+        module = importlib.import_module(package)
+    except ModuleNotFoundError as exc:
+        if exc.name != package:
+            raise
+        msg = f"the kit has no vector builder for profile {profile} ({package})"
+        raise CaseError(msg) from exc
+    build: Builder = module.build
+    return build
+
+
 def generate(root: Path, *, spec_dir: Path | None = None) -> Generated:
     """Build every vector from root/cases with the reference codec, in memory."""
     sources = load_sources(root / CASES_DIR)
-    if sources.profile != PROFILE:
-        msg = (
-            f"the cases in {root / CASES_DIR} test profile {sources.profile}; this generator "
-            f"(daskwire_conformance/vectors/generate) is {PROFILE}'s"
-        )
-        raise CaseError(msg)
-    builder = Builder(sources.cases, requirement_levels(spec_dir))
-    builder.build_cases()
-    for rule in sources.rules:
-        for spec in derive(rule, builder):
-            builder.add(spec)
-    if builder.problems:
-        raise CaseError("\n".join(builder.problems))
-    vectors = {vid: b.vector for vid, b in sorted(builder.built.items())}
-    files = render_files(vectors, sources.suite_version)
+    built = _builder(sources.profile, root)(sources, requirement_levels(spec_dir))
+    vectors = built.vectors
+    files = render_files(vectors, sources.suite_version, profile=sources.profile)
     manifest = build_manifest(
         files,
         vectors,
         sources.suite_version,
         _previous_manifest(root),
+        profile=sources.profile,
         released=sources.released,
     )
     files[MANIFEST_NAME] = dump_json(manifest)
@@ -86,7 +102,7 @@ def generate(root: Path, *, spec_dir: Path | None = None) -> Generated:
         suite_version=sources.suite_version,
         files=files,
         vectors=vectors,
-        disagreements=tuple(builder.disagreements),
+        disagreements=built.disagreements,
     )
 
 

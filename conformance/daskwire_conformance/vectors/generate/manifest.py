@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from daskwire import PROFILE, SPEC_VERSION
+from daskwire import SPEC_VERSION
 
 __all__ = [
     "build_manifest",
@@ -32,8 +32,10 @@ def fingerprint(vector: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def render_files(vectors: Mapping[str, Mapping[str, Any]], suite_version: str) -> dict[str, str]:
-    """The text of every vectors/placeholder-v1/<group>/<area>.json file, by relative path."""
+def render_files(
+    vectors: Mapping[str, Mapping[str, Any]], suite_version: str, *, profile: str
+) -> dict[str, str]:
+    """The text of every <group>/<area>.json file of a suite folder, by relative path."""
     by_file: dict[str, list[Mapping[str, Any]]] = {}
     for vid in sorted(vectors):
         group, area = vid.split("/")[:2]
@@ -41,7 +43,7 @@ def render_files(vectors: Mapping[str, Mapping[str, Any]], suite_version: str) -
     return {
         path: dump_json(
             {
-                "profile": PROFILE,
+                "profile": profile,
                 "spec_version": SPEC_VERSION,
                 "suite_version": suite_version,
                 "vectors": items,
@@ -81,6 +83,7 @@ def build_manifest(
     suite_version: str,
     previous: Mapping[str, Any] | None,
     *,
+    profile: str,
     released: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """The manifest: versions, file hashes, vector fingerprints and the changelog.
@@ -111,7 +114,7 @@ def build_manifest(
     if entry["added"] or entry["changed"] or entry["removed"] or not earlier:
         changelog.append(entry)
     return {
-        "profile": PROFILE,
+        "profile": profile,
         "spec_version": SPEC_VERSION,
         "suite_version": suite_version,
         "generator": _GENERATOR,

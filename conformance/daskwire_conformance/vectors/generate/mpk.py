@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 import msgpack
@@ -12,15 +11,10 @@ from daskwire import Float32
 
 __all__ = [
     "DELETE",
-    "PlaceholderSite",
     "edit",
-    "find_placeholders",
     "pack",
     "unpack_payload",
 ]
-
-#: The reserved placeholder keys (spec/placeholder.md, PH-1).
-RESERVED: Final = ("_$header", "_$findex", "_$fcount")
 
 
 class _Delete:
@@ -167,51 +161,3 @@ def edit(value: Any, path: Sequence[Any], fn: Callable[[Any], Any]) -> Any:
         return tuple(items)
     msg = f"cannot step into {type(value).__name__} with {head!r}"
     raise KeyError(msg)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PlaceholderSite:
-    """A placeholder found in a decoded payload: where it is and what it claims."""
-
-    path: tuple[Any, ...]
-    findex: int
-    fcount: int
-    header: Mapping[Any, Any]
-
-    @property
-    def end(self) -> int:
-        """One past the last offload-area index the placeholder claims."""
-        return self.findex + self.fcount
-
-    def describe(self) -> str:
-        """The path in a `$.a[0].b` form."""
-        text = "$"
-        for step in self.path:
-            text += f"[{step}]" if type(step) is int else f".{step}"
-        return text
-
-
-def find_placeholders(value: Any) -> list[PlaceholderSite]:
-    """Every well-formed placeholder of a decoded payload, in pre-order traversal order."""
-    found: list[PlaceholderSite] = []
-    _walk(value, (), found)
-    return found
-
-
-def _walk(value: Any, path: tuple[Any, ...], found: list[PlaceholderSite]) -> None:
-    if isinstance(value, Mapping):
-        if any(type(k) is str and k in RESERVED for k in value):
-            found.append(
-                PlaceholderSite(
-                    path=path,
-                    findex=value["_$findex"],
-                    fcount=value["_$fcount"],
-                    header=value["_$header"],
-                )
-            )
-            return
-        for key, item in value.items():
-            _walk(item, (*path, key), found)
-    elif isinstance(value, tuple | list):
-        for i, item in enumerate(value):
-            _walk(item, (*path, i), found)

@@ -20,12 +20,20 @@ from daskwire.notation import (
 )
 
 from daskwire_conformance.common.requirements import requirement_sort_key
+from daskwire_conformance.vectors.generate.levels import strongest_level
+from daskwire_conformance.vectors.generate.outcome import Disagreement, GenerationError
+from daskwire_conformance.vectors.generate.sources import (
+    Case,
+    CaseError,
+    build_frame,
+    expand_notation,
+    frames_of,
+    notation_value,
+)
 
-from .levels import strongest_level
 from .mutations import apply_frame_ops, apply_wire_ops, pack_wire
 from .oracle import consumed_form
 from .reference import Outcome, run_decode, run_encode, run_stream, run_unpack
-from .sources import Case, CaseError, build_frame, expand_notation, frames_of, notation_value
 
 __all__ = [
     "DESCRIPTION_MAX",
@@ -54,22 +62,6 @@ _DEFAULT_OPTIONS: Final = {"compression": None, "shard_size": DEFAULT_SHARD_SIZE
 ENCODE_KINDS: Final = frozenset({"encode", "reject-encode"})
 #: The optional codecs of the profile (CP-2); a vector using one needs it.
 OPTIONAL_CODECS: Final = frozenset({"zlib", "snappy", "zstd"})
-
-
-class GenerationError(RuntimeError):
-    """A case cannot be turned into a vector (the reference fails where the case needs data)."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Disagreement:
-    """The reference's outcome differs from what a case or derivation rule expects."""
-
-    id: str
-    expected: str
-    actual: str
-
-    def __str__(self) -> str:
-        return f"{self.id}: expected {self.expected}; the reference {self.actual}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

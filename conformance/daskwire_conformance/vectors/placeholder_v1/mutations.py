@@ -10,8 +10,8 @@ from typing import Any, Final
 import lz4.block
 import msgpack
 
-from .mpk import DELETE, edit, pack, unpack_payload
-from .sources import CaseError, build_frame, notation_value
+from daskwire_conformance.vectors.generate.mpk import DELETE, edit, pack, unpack_payload
+from daskwire_conformance.vectors.generate.sources import CaseError, build_frame, notation_value
 
 __all__ = [
     "U64_MAX",
