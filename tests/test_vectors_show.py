@@ -18,32 +18,49 @@ ROOT = Path(__file__).resolve().parents[1]
 VECTORS = ROOT / "vectors" / "placeholder-v1"
 
 #: A testee that records every request it gets and declares everything, so that the runner
-#: sends every request of every vector; it answers `errored` to keep the run short.
+#: sends every request of every vector; it answers `errored` to keep the run short. It speaks
+#: harness protocol 1, as `vectors show` writes the requests, unless V2 is set.
 RECORDER = textwrap.dedent(
     """
     from daskwire_conformance.testee import ReferenceTestee
 
     SEEN = []
+    V2 = False
+    CODECS = ["lz4", "zlib", "snappy", "zstd"]
 
     class Recorder:
         def handle(self, request):
             SEEN.append(dict(request))
-            if request["cmd"] in ("start", "stop"):
+            if request["cmd"] == "start":
+                if not V2:
+                    request = {k: v for k, v in request.items() if k != "protocols"}
                 reply = dict(ReferenceTestee().handle(request))
-                if request["cmd"] == "start":
-                    reply["result"]["capabilities"]["codecs"] = ["lz4", "zlib", "snappy", "zstd"]
+                result = reply["result"]
+                for caps in result.get("profiles", {"-": result.get("capabilities")}).values():
+                    caps["codecs"] = CODECS
                 return reply
+            if request["cmd"] == "stop":
+                return {"outcome": "ok", "result": {}}
             return {"outcome": "errored", "message": "recording only"}
     """
 )
 
 
-@pytest.fixture
-def recorder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def _recorder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, v2: bool) -> str:
     module = f"recorder_{tmp_path.name.replace('-', '_')}"
-    (tmp_path / f"{module}.py").write_text(RECORDER)
+    (tmp_path / f"{module}.py").write_text(RECORDER.replace("V2 = False", f"V2 = {v2}"))
     monkeypatch.syspath_prepend(str(tmp_path))
     return module
+
+
+@pytest.fixture
+def recorder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    return _recorder(tmp_path, monkeypatch, v2=False)
+
+
+@pytest.fixture
+def recorder_v2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    return _recorder(tmp_path, monkeypatch, v2=True)
 
 
 def recorded(recorder: str, *args: str) -> list[dict[str, Any]]:
@@ -93,6 +110,17 @@ def test_show_gives_the_exact_requests_of_a_run_of_one_vector(
     vector = next(v for v in vectors if v.id == vector_id)
     shown = [r["request"] for r in show_document(vector)["requests"]]
     assert recorded(recorder, "--run", vector_id) == shown
+
+
+@pytest.mark.parametrize("vector_id", EXACT[:2])
+def test_under_protocol_2_the_same_requests_name_their_profile(
+    recorder_v2: str, vector_id: str, vectors: list[Vector]
+) -> None:
+    vector = next(v for v in vectors if v.id == vector_id)
+    shown = [r["request"] for r in show_document(vector)["requests"]]
+    assert recorded(recorder_v2, "--run", vector_id) == [
+        {**r, "profile": "placeholder-v1"} for r in shown
+    ]
 
 
 def test_show_covers_a_reject_decode_vector_of_one_mode(vectors: list[Vector]) -> None:

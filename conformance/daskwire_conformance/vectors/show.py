@@ -117,9 +117,10 @@ def _dumps(vector: Vector) -> list[dict[str, str]]:
 def show_document(vector: Vector) -> dict[str, Any]:
     """Everything about one vector, as the JSON that `daskwire vectors show --json` prints.
 
-    `requests` hold each request as the runner sends it in `daskwire check --run ID`: `start`
-    is seq 1 and the vector's requests follow, each sent only when the testee declares its
-    `direction` (and every capability in `needs`).
+    `requests` hold each request as the runner sends it in `daskwire check --run ID` to a
+    harness protocol 1 testee: `start` is seq 1 and the vector's requests follow, each sent
+    only when the testee declares its `direction` (and every capability in `needs`). Under
+    protocol 2 each also names the suite's profile (`"profile"`).
     """
     requests = [
         {"direction": direction, "request": {"seq": seq, **body}}
@@ -187,7 +188,10 @@ def render_text(doc: Mapping[str, Any]) -> str:
     for dump in doc["dumps"]:
         lines += _block(f"{dump['title']} (annotated hex dump)", dump["text"])
     requests = [f"{r['direction']:<18} {_compact(r['request'])}" for r in doc["requests"]]
-    head = "harness requests (`daskwire check --run ID`; start is seq 1; sent if declared)"
+    head = (
+        "harness requests (`daskwire check --run ID`; start is seq 1; sent if declared;"
+        " protocol 2 adds the profile)"
+    )
     lines += _block(head, "\n".join(requests))
     if any(_was_cut(doc[key]) for key in ("input", "expected", "requests")):
         lines.append(f"(strings over {TEXT_STRING_CHARS} characters are cut; --json shows all)")
