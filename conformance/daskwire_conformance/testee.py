@@ -60,6 +60,8 @@ class ReferenceTestee:
     #: The profile of the request being answered: placeholder-v1 under protocol 1, else the
     #: request's `profile`. The codec methods below use this profile's registry entry.
     profile = "placeholder-v1"
+    #: The protocol version agreed in the last `start`.
+    _protocol = PROTOCOL_VERSION
 
     def implementation(self) -> dict[str, Any]:
         """The `implementation` object of the start reply."""
@@ -151,8 +153,6 @@ class ReferenceTestee:
             text = "".join(traceback.format_exception_only(exc)).strip()
             return {"outcome": "errored", "message": text}
         return {"outcome": "ok", "result": result}
-
-    _protocol = PROTOCOL_VERSION
 
     def _request_profile(self, request: Mapping[str, Any]) -> str:
         """The profile a request is for; a protocol 2 request names one the testee declared."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Final
 
+from daskwire import PROFILE
+
 from daskwire_conformance.runner.baseline import Baseline, BaselineVerdict, compare
 from daskwire_conformance.runner.harness import Channel, HarnessError, profile_session
 from daskwire_conformance.runner.judge import Capabilities, Check, Result, judge_vector
@@ -237,7 +239,7 @@ def run_vectors(
     jobs: int = 1,
     validate: Callable[[str, Mapping[str, Any]], str | None] | None = None,
     on_result: Callable[[Result], None] | None = None,
-    profile: str = "placeholder-v1",
+    profile: str = PROFILE,
 ) -> Run:
     """Run one profile's vectors against a target; external targets use `jobs` processes
     (vectors sharded). A testee that does not implement `profile` gives a harness error.

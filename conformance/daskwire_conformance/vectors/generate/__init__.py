@@ -59,10 +59,10 @@ def _previous_manifest(root: Path) -> dict[str, Any] | None:
 
 
 #: A profile's `build(sources, levels)`: every vector of its cases, checked by the reference.
-Builder = Callable[[Any, dict[str, str]], BuiltSuite]
+BuildSuite = Callable[[Any, dict[str, str]], BuiltSuite]
 
 
-def _builder(profile: str, root: Path) -> Builder:
+def _builder(profile: str, root: Path) -> BuildSuite:
     """The `build` function of a profile's vector builder package."""
     from daskwire import PROFILES
     from daskwire.profile import package_name
@@ -79,7 +79,7 @@ def _builder(profile: str, root: Path) -> Builder:
             raise
         msg = f"the kit has no vector builder for profile {profile} ({package})"
         raise CaseError(msg) from exc
-    build: Builder = module.build
+    build: BuildSuite = module.build
     return build
 
 
