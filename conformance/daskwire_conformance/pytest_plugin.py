@@ -103,7 +103,7 @@ class _Session:
                 self.broken = str(exc)
                 self.close()
                 raise
-            self.caps = Capabilities.from_start({"capabilities": declared})
+            self.caps = Capabilities.of(declared)
         return judge_vector(vector, self.caps, self.send)
 
     def close(self) -> None:

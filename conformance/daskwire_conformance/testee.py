@@ -60,8 +60,9 @@ class ReferenceTestee:
     #: The profile of the request being answered: placeholder-v1 under protocol 1, else the
     #: request's `profile`. The codec methods below use this profile's registry entry.
     profile = "placeholder-v1"
-    #: The protocol version agreed in the last `start`.
+    #: The protocol version agreed in the last `start`, and the profiles declared there.
     _protocol = PROTOCOL_VERSION
+    _declared: frozenset[str] = frozenset()
 
     def implementation(self) -> dict[str, Any]:
         """The `implementation` object of the start reply."""
@@ -161,7 +162,7 @@ class ReferenceTestee:
         if self._protocol == PROTOCOL_VERSION:
             return PROFILE
         profile = request.get("profile")
-        if profile not in self.profiles():
+        if profile not in self._declared:
             msg = f"profile {profile!r} is not one this testee declared in start"
             raise ValueError(msg)
         return str(profile)
@@ -186,10 +187,12 @@ class ReferenceTestee:
                     "implementation": self.implementation(),
                     "capabilities": self.capabilities(),
                 }
+            profiles = self.profiles()
+            self._declared = frozenset(profiles)
             return {
                 "protocol": PROFILES_PROTOCOL,
                 "implementation": self.implementation(),
-                "profiles": self.profiles(),
+                "profiles": profiles,
             }
         if cmd != "stop":
             self.profile = self._request_profile(request)

@@ -58,7 +58,7 @@ def run(vectors: Path, src: Path | None) -> int:
     suite = load_suite(vectors)
     channel = InProcessChannel(FreshRequests())
     declared, send = profile_session(channel, channel.start(), PROFILE)
-    caps = Capabilities.from_start({"capabilities": declared})
+    caps = Capabilities.of(declared)
     for vector in suite:
         result = judge_vector(vector, caps, send)
         if result.outcome != "passed":

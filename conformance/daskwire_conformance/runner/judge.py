@@ -110,9 +110,9 @@ class Capabilities:
         return "pack" in self.optional
 
     @classmethod
-    def from_start(cls, result: Mapping[str, Any]) -> Capabilities:
-        """Read the `capabilities` object of a start result (missing fields mean "no")."""
-        caps = result.get("capabilities") or {}
+    def of(cls, caps: Mapping[str, Any]) -> Capabilities:
+        """Read a capabilities object, one profile's in a start result (missing fields mean
+        "no"; see runner.harness.profile_session)."""
         return cls(
             directions=frozenset(str(d) for d in caps.get("directions") or ()),
             codecs=frozenset(str(c) for c in caps.get("codecs") or ()),
