@@ -1,4 +1,10 @@
-"""daskwire against distributed.protocol on recorded Dask traffic (bench/dask_corpus.py)."""
+"""daskwire against distributed.protocol on recorded Dask traffic, both profiles side by side.
+
+placeholder-v1 runs on the converted corpus (bench/dask_corpus.py), dask-2023.11 on the frames
+Dask actually wrote (bench/dask_wire.py, bench/bench_profiles.py). distributed's `loads` runs
+with its unpickling step stubbed out (bench_profiles.no_unpickling): recorded pickles are never
+loaded, and distributed is timed without that step, which only makes it faster.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +28,9 @@ import daskwire
 import msgpack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_profiles
 import dask_corpus
+from bench_profiles import no_unpickling
 from bench_reference import peak_growth as peak
 from dask_corpus import BIG, CLASSES, Corpus, Entry, human
 
@@ -106,6 +114,7 @@ TARGETS = (
     ("dec-cons/loads", "dw.decode-cons", "dk.loads", 1.0),
     ("dec-fwd/floor", "dw.decode-fwd", "floor.unpackb", 1.5),
     ("dec-cons/floor", "dw.decode-cons", "floor.unpackb", 1.5),
+    ("reader/unpack", "dw.FrameReader", "dk.unpack_frames", 1.5),
 )
 #: Peak memory of a daskwire op on the large-frame class, payload included, over the payload.
 MEMORY_TARGET = 1.1
@@ -216,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         # which would leave a cold cache to whichever codec operation ran next.
         codec = {name: op for name, op in ops.items() if name not in WIRE_OPS}
         wire = {name: op for name, op in ops.items() if name in WIRE_OPS}
-        results[klass] = measure(cases, codec, count) | measure(cases, wire, count)
+        with no_unpickling():
+            results[klass] = measure(cases, codec, count) | measure(cases, wire, count)
 
     times = [[name, *(duration(r[name]) for r in results.values())] for name in ops]
     ratios = [
@@ -257,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
             "dk.unpack_frames": lambda: dask_unpack(case.dw_bytes),
         }
         for name, func in checks.items():
-            grown = peak(func)
+            with no_unpickling():
+                grown = peak(func)
             # Peak memory while the op runs, payload included, over the payload.
             ratio = (size + grown) / size
             mark = _verdict(ratio, MEMORY_TARGET) if name.startswith("dw.") else ""
@@ -266,11 +277,35 @@ def main(argv: list[str] | None = None) -> int:
         print(f"peak memory on one {BIG} message ({human(size)} of frames), tracemalloc:")
         print(_text_table(MEMORY_HEADER, memory))
 
+    d23 = run_dask_2023_11(args, rounds)
+    side = side_by_side(results, memory, d23)
+    print()
+    print("both profiles side by side: verdicts against the targets")
+    print(_text_table(SIDE_HEADER, side))
+
     if args.markdown:
         sections = [
             (
                 f"Measured {today} on {machine()}, with Dask {corpus.dask_version} and "
                 f"distributed {distributed.__version__}, by `{_command(args)}`."
+            ),
+            "",
+            "## Both profiles side by side",
+            "",
+            (
+                "Each cell is the ratio daskwire / reference in one run and its verdict "
+                "against the target; a class a profile's corpus lacks is blank. "
+                "distributed's `loads` runs without its unpickling step (never run on "
+                "recorded pickles), which only makes it faster."
+            ),
+            "",
+            _markdown_table(SIDE_HEADER, side),
+            "",
+            "## placeholder-v1",
+            "",
+            (
+                "On the converted corpus (`bench/dask_corpus.py`): the messages before `dumps`, "
+                "each in daskwire's value model and in Dask's form."
             ),
             "",
             "```text",
@@ -296,12 +331,166 @@ def main(argv: list[str] | None = None) -> int:
                 "",
                 _markdown_table(MEMORY_HEADER, memory),
             ]
+        sections += ["", *d23.markdown()]
         args.markdown.write_text("\n".join(sections) + "\n", encoding="utf-8")
         print(f"\nwrote {args.markdown}")
 
     if not args.no_profile:
         _profile_worst(results, ops, prepared, 0.5 if args.quick else 3.0)
+        with no_unpickling():
+            _profile_worst(
+                d23.results,
+                d23.ops,
+                d23.prepared,
+                0.5 if args.quick else 3.0,
+                bench_profiles.TARGETS,
+            )
     return 0
+
+
+@dataclass(slots=True)
+class Profile23:
+    """What the dask-2023.11 run measured, and its report."""
+
+    results: dict[str, dict[str, float]]
+    memory: list[list[str]]
+    trip: bench_profiles.RoundTrip
+    ops: dict[str, Callable[[Any], object]]
+    prepared: dict[str, list[Any]]
+    source: str
+
+    def tables(self) -> tuple[list[str], list[list[str]], list[list[str]], list[list[str]]]:
+        header = ["", *self.results]
+        times = [[name, *(duration(r[name]) for r in self.results.values())] for name in self.ops]
+        ratios = [
+            [label, *(f"{r[mine] / r[theirs]:.2f}" for r in self.results.values())]
+            for label, mine, theirs, _ in bench_profiles.TARGETS
+        ]
+        verdicts = [
+            [
+                f"{label} <= {limit}",
+                *(_verdict(r[mine] / r[theirs], limit) for r in self.results.values()),
+            ]
+            for label, mine, theirs, limit in bench_profiles.TARGETS
+        ]
+        return header, times, ratios, verdicts
+
+    def counts(self) -> str:
+        return ", ".join(f"{klass} {len(cases)}" for klass, cases in self.prepared.items())
+
+    def markdown(self) -> list[str]:
+        header, times, ratios, verdicts = self.tables()
+        out = [
+            "## dask-2023.11",
+            "",
+            (
+                f"On the frames Dask wrote ({self.source}), decoded and encoded as they are; "
+                "encode and `dumps` get the same pre-serialized values (the forwarding decode, "
+                "and `Serialized` / `Pickled` / `set` built from it). "
+                f"Messages measured per class: {self.counts()}."
+            ),
+            "",
+            "```text",
+            *self.trip.lines(),
+            "```",
+            "",
+            "Median time per message (the median over rounds, then over messages):",
+            "",
+            _markdown_table(header, times),
+            "",
+            "Ratios (daskwire / reference; above 1 means daskwire is slower):",
+            "",
+            _markdown_table(header, ratios),
+            "",
+            "Targets:",
+            "",
+            _markdown_table(header, verdicts),
+        ]
+        if self.memory:
+            out += [
+                "",
+                f"Peak memory (tracemalloc) on one {BIG} message:",
+                "",
+                _markdown_table(MEMORY_HEADER, self.memory),
+            ]
+        return out
+
+
+def run_dask_2023_11(args: argparse.Namespace, rounds: int) -> Profile23:
+    """Measure dask-2023.11 on the recorded frames; print its tables."""
+    capture = bench_profiles.capture(args.quick, args.regenerate)
+    prepared, trip = bench_profiles.load(capture, args.quick, args.max_per_class)
+    ops = bench_profiles.operations()
+    codec = {name: op for name, op in ops.items() if name not in bench_profiles.WIRE_OPS}
+    wire = {name: op for name, op in ops.items() if name in bench_profiles.WIRE_OPS}
+    results: dict[str, dict[str, float]] = {}
+    with no_unpickling():
+        for klass, cases in prepared.items():
+            count = 1 if klass == BIG and args.quick else rounds
+            results[klass] = measure(cases, codec, count) | measure(cases, wire, count)
+    memory: list[list[str]] = []
+    big = prepared.get(BIG)
+    if big:
+        case = max(big, key=lambda c: c.payload)
+        size = len(case.data)
+        for name, func in bench_profiles.memory(case).items():
+            with no_unpickling():
+                grown = peak(func)
+            ratio = (size + grown) / size
+            mark = _verdict(ratio, MEMORY_TARGET) if name.startswith("d23.") else ""
+            memory.append([name, human(grown), f"{ratio:.3f}", mark])
+    source = "the committed sample" if args.quick else "the `write` messages of the capture"
+    found = Profile23(results, memory, trip, ops, prepared, source)
+    header, times, ratios, verdicts = found.tables()
+    print()
+    print(f"dask-2023.11 on {source}: {capture}")
+    print("\n".join(trip.lines()))
+    print(f"measured per class: {found.counts()}")
+    print("median time per message (median over rounds, then over messages)")
+    print(_text_table(header, times))
+    print()
+    print("ratios (daskwire / reference; > 1 means daskwire is slower)")
+    print(_text_table(header, ratios))
+    print()
+    print("targets")
+    print(_text_table(header, verdicts))
+    if memory:
+        print()
+        print(f"peak memory on one {BIG} message ({human(size)}), tracemalloc:")
+        print(_text_table(MEMORY_HEADER, memory))
+    return found
+
+
+SIDE_HEADER = ["target", "class", "placeholder-v1", "dask-2023.11"]
+
+
+def side_by_side(
+    results: dict[str, dict[str, float]], memory: list[list[str]], d23: Profile23
+) -> list[list[str]]:
+    """One row per target and class: each profile's ratio and verdict."""
+    p1 = {label: (mine, theirs, limit) for label, mine, theirs, limit in TARGETS}
+    rows = []
+    for label, mine23, theirs23, limit in bench_profiles.TARGETS:
+        for klass in CLASSES:
+            cells = []
+            for found, (mine, theirs) in (
+                (results, p1[label][:2]),
+                (d23.results, (mine23, theirs23)),
+            ):
+                r = found.get(klass)
+                cells.append(_verdict(r[mine] / r[theirs], limit) if r else "")
+            if any(cells):
+                rows.append([f"{label} <= {limit}", klass, *cells])
+    names = {"encode": "encode", "decode-fwd": "decode-fwd", "decode-cons": "decode-cons"}
+    names["FrameReader"] = "FrameReader"
+    for short in names:
+        cells = []
+        for table, prefix in ((memory, "dw."), (d23.memory, "d23.")):
+            row = next((r for r in table if r[0] == prefix + short), None)
+            cells.append(row[3] if row else "")
+        if any(cells):
+            rows.append([f"peak/payload {short} <= {MEMORY_TARGET}", BIG, *cells])
+    return rows
 
 
 def _verdict(ratio: float, limit: float) -> str:
@@ -333,14 +522,15 @@ def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 def _profile_worst(
     results: dict[str, dict[str, float]],
-    ops: dict[str, Callable[[Case], object]],
-    prepared: dict[str, list[Case]],
+    ops: dict[str, Callable[[Any], object]],
+    prepared: dict[str, list[Any]],
     seconds: float,
+    targets: tuple[tuple[str, str, str, float], ...] = TARGETS,
 ) -> None:
     """cProfile the daskwire op with the worst ratio to a target, where to look next."""
     worst_class, worst_label, worst_ratio, worst_op = "", "", 0.0, ""
     for klass, r in results.items():
-        for label, mine, theirs, _ in TARGETS:
+        for label, mine, theirs, _ in targets:
             if r[mine] / r[theirs] > worst_ratio:
                 worst_class, worst_label, worst_ratio = klass, label, r[mine] / r[theirs]
                 worst_op = mine

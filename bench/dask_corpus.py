@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import enum
 import os
-import pickle
 import sys
 import tempfile
 import time
@@ -22,7 +21,7 @@ from dask_workloads import run_workloads
 from daskwire import Materialized, Offloaded
 
 CACHE_DIR = Path(__file__).resolve().parent.parent / ".bench-cache"
-FORMAT = 1  # bump when the corpus layout changes
+FORMAT = 2  # bump when the corpus layout changes (2: msgpack instead of pickle)
 MiB = 2**20
 
 #: Class names, in the order reports list them.
@@ -167,6 +166,98 @@ def _plain_key(key: Any) -> bool:
     return key is None or type(key) in (str, bytes, int)
 
 
+# -- storing a corpus: msgpack with ext types, a format that cannot run code ---------------------
+# Tuples, sets and the offloaded types travel as msgpack ext types whose data is msgpack again;
+# nothing read back is ever unpickled or imported (the Dask types are only constructed).
+
+EXT_TUPLE, EXT_SET, EXT_FROZENSET = 1, 2, 3
+EXT_OFFLOADED, EXT_MATERIALIZED, EXT_SERIALIZED, EXT_PICKLED = 4, 5, 6, 7
+_MAX_BUFFER = 2**31 - 1  # a 64 MiB frame is one bin: far below msgpack's largest buffer
+
+
+def _packb(value: Any) -> bytes:
+    import msgpack
+
+    return msgpack.packb(value, default=_ext_default, use_bin_type=True, strict_types=True)
+
+
+def _ext_default(value: Any) -> Any:
+    """The ext type of a value msgpack has no exact type for (strict_types keeps tuples)."""
+    import msgpack
+    from daskwire import Materialized, Offloaded
+    from distributed.protocol.serialize import Pickled, Serialized
+
+    kind = type(value)
+    if kind is tuple:
+        return msgpack.ExtType(EXT_TUPLE, _packb(list(value)))
+    if kind is set or kind is frozenset:
+        return msgpack.ExtType(EXT_SET if kind is set else EXT_FROZENSET, _packb(list(value)))
+    if kind is bytearray or kind is memoryview:
+        return bytes(value)
+    for base in (bool, int, float, str, bytes):
+        if isinstance(value, base):  # a subclass (numpy's float64 is one) as its base type
+            return base(value)
+    codes = {Offloaded: EXT_OFFLOADED, Materialized: EXT_MATERIALIZED}
+    codes |= {Serialized: EXT_SERIALIZED, Pickled: EXT_PICKLED}
+    if kind in codes:
+        frames = [bytes(memoryview(f)) if type(f) is not bytes else f for f in value.frames]
+        return msgpack.ExtType(codes[kind], _packb([dict(value.header), frames]))
+    if kind is not dict and isinstance(value, dict):
+        return dict(value)
+    if kind is not list and isinstance(value, list):
+        return list(value)
+    raise TypeError(f"the corpus cannot store a {kind.__module__}.{kind.__qualname__}")
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    from daskwire import Materialized, Offloaded
+    from distributed.protocol.serialize import Pickled, Serialized
+
+    value = _unpackb(data)
+    if code == EXT_TUPLE:
+        return tuple(value)
+    if code == EXT_SET:
+        return set(value)
+    if code == EXT_FROZENSET:
+        return frozenset(value)
+    kinds = {EXT_OFFLOADED: Offloaded, EXT_MATERIALIZED: Materialized}
+    kinds |= {EXT_SERIALIZED: Serialized, EXT_PICKLED: Pickled}
+    if code in kinds:
+        header, frames = value
+        return kinds[code](header, frames)
+    raise ValueError(f"unknown ext type {code} in a corpus file")
+
+
+def _unpackb(data: bytes) -> Any:
+    import msgpack
+
+    return msgpack.unpackb(data, ext_hook=_ext_hook, raw=False, strict_map_key=False)
+
+
+def write_records(path: str | Path, head: dict[str, Any], records: list[Any]) -> None:
+    """`head`, then each record, as consecutive msgpack values (streamed, not one big buffer)."""
+    with open(path, "wb") as out:
+        out.write(_packb(head))
+        for item in records:
+            out.write(_packb(item))
+
+
+def read_records(path: str | Path) -> tuple[dict[str, Any], list[Any]]:
+    """What `write_records` wrote: the head and the records."""
+    import msgpack
+
+    with open(path, "rb") as stream:
+        unpacker = msgpack.Unpacker(
+            stream,
+            ext_hook=_ext_hook,
+            raw=False,
+            strict_map_key=False,
+            max_buffer_size=_MAX_BUFFER,
+        )
+        head = next(unpacker)
+        return head, list(unpacker)
+
+
 # -- recording, installed in every process ---------------------------------------------------
 # Workers receive these functions by value (cloudpickle), each call with its own copy of this
 # module's globals, so the recording state lives on distributed.protocol.core itself.
@@ -202,7 +293,7 @@ def install_patch(process: str) -> None:
 
 
 def remove_patch(path: str | None = None) -> tuple[list[tuple[Any, ...]], Counter[str]]:
-    """Restore dumps; return (or, in a worker, pickle to `path`) what was recorded."""
+    """Restore dumps; return (or, in a worker, write to `path` as msgpack) what was recorded."""
     import distributed.protocol
     import distributed.protocol.core
 
@@ -211,8 +302,7 @@ def remove_patch(path: str | None = None) -> tuple[list[tuple[Any, ...]], Counte
     distributed.protocol.core.dumps = original
     distributed.protocol.dumps = original
     if path is not None:
-        with open(path, "wb") as out:
-            pickle.dump((entries, notes), out, protocol=5)
+        write_records(path, {"notes": dict(notes)}, [list(e) for e in entries])
         return [], Counter()
     return entries, notes
 
@@ -221,7 +311,7 @@ def remove_patch(path: str | None = None) -> tuple[list[tuple[Any, ...]], Counte
 
 
 def _remove_patch_in_worker(tmp: str, dask_worker: Any) -> str:
-    path = os.path.join(tmp, f"{os.getpid()}.pkl")
+    path = os.path.join(tmp, f"{os.getpid()}.msgpack")
     remove_patch(path)
     return path
 
@@ -230,8 +320,13 @@ GRAPH_OPS = frozenset({"update-graph", "compute-task"})
 
 
 def ops(message: Any) -> set[Any]:
-    """The `op` of a message, or of each message of a batch."""
-    items = [message] if type(message) is dict else message
+    """The `op` of a message, or of each message of a batch; none for a bare reply ("OK")."""
+    if type(message) is dict:
+        items: Any = [message]
+    elif type(message) in (list, tuple):
+        items = message
+    else:
+        items = []
     return {item.get("op") for item in items if type(item) is dict}
 
 
@@ -276,10 +371,9 @@ def record(small: bool = False) -> Corpus:
         entries.extend(Entry(*t) for t in local)
         notes.update(local_notes)
         for path in paths.values():
-            with open(path, "rb") as stream:
-                worker_entries, worker_notes = pickle.load(stream)
+            head, worker_entries = read_records(path)
             entries.extend(Entry(*t) for t in worker_entries)
-            notes.update(worker_notes)
+            notes.update(head["notes"])
     for entry in entries:
         entry.klass = classify(entry)
     return Corpus(
@@ -295,17 +389,16 @@ def cache_path(small: bool = False) -> Path:
     import distributed
 
     tag = "small" if small else "full"
-    return CACHE_DIR / f"dask-corpus-{distributed.__version__}-v{FORMAT}-{tag}.pkl"
+    return CACHE_DIR / f"dask-corpus-{distributed.__version__}-v{FORMAT}-{tag}.msgpack"
 
 
 def load(*, regenerate: bool = False, small: bool = False) -> Corpus:
     """The cached corpus for the installed Dask version, recorded first if needed."""
     path = cache_path(small)
     if path.exists() and not regenerate:
-        # Plain data only, so the file loads whether this module is __main__ or imported.
-        with path.open("rb") as stream:
-            data = pickle.load(stream)
-        entries = [Entry(*fields) for fields in data["entries"]]
+        # Plain data and ext types only (msgpack): reading it runs no code from the file.
+        data, records = read_records(path)
+        entries = [Entry(*fields) for fields in records]
         return Corpus(
             data["dask"], data["distributed"], entries, Counter(data["notes"]), data["seconds"]
         )
@@ -316,15 +409,13 @@ def load(*, regenerate: bool = False, small: bool = False) -> Corpus:
         "distributed": corpus.distributed_version,
         "seconds": corpus.seconds,
         "notes": dict(corpus.notes),
-        "entries": [
-            (e.process, e.wire, e.dask, e.offloaded, e.offloaded_bytes, e.klass)
-            for e in corpus.entries
-        ],
     }
+    records = [
+        [e.process, e.wire, e.dask, e.offloaded, e.offloaded_bytes, e.klass] for e in corpus.entries
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    with tmp.open("wb") as out:
-        pickle.dump(data, out, protocol=5)
+    write_records(tmp, data, records)
     tmp.replace(path)
     return corpus
 

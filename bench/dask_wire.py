@@ -523,6 +523,9 @@ FEATURES: dict[str, int] = {
     "task-erred": 64 * 2**10,
     "update-graph": 128 * 2**10,
     "split-hint": 128 * 2**10,
+    "set": 16 * 2**10,  # a {"__Set__": true, "as-list": [...]} map in frame 0
+    "top-level-str": 1024,  # frame 0 is a str: the "OK" a worker sends after get_data
+    "top-level-nil": 1024,  # frame 0 is nil: the reply of a handler that returns None
 }
 
 
@@ -540,6 +543,21 @@ def _markers(value: Any) -> Iterator[tuple[str, int]]:
     elif isinstance(value, list | tuple):
         for item in value:
             yield from _markers(item)
+
+
+def _has_set(value: Any) -> bool:
+    """True when frame 0 holds a set marker map anywhere (keys included)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            if "__Set__" in item:
+                return True
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return False
 
 
 def features(data: bytes, line: dict[str, Any]) -> list[str]:
@@ -564,6 +582,12 @@ def features(data: bytes, line: dict[str, Any]) -> list[str]:
         top = msgpack.unpackb(frames[0], raw=False, use_list=False, strict_map_key=False)
     except Exception:
         return found
+    if isinstance(top, str):
+        found.append("top-level-str")
+    elif top is None:
+        found.append("top-level-nil")
+    if _has_set(top):
+        found.append("set")
     for kind, index in _markers(top):
         found.append("serialized" if kind == "__Serialized__" else "pickled")
         try:

@@ -19,9 +19,11 @@ except ImportError:  # atheris has no wheel for some Pythons: replay mode still 
 def instrumented() -> contextlib.AbstractContextManager[Any]:
     """Python coverage for the `daskwire` modules first imported in the block (with atheris).
 
-    Writing seeds and replaying need none, so they skip it.
+    Writing seeds and replaying need none, so they skip it; so does a target imported as a
+    module rather than run as a script (a test that calls its checks).
     """
-    if atheris is None or {"--write-seeds", "--replay"} & set(sys.argv):
+    caller = sys._getframe(1).f_globals.get("__name__")
+    if atheris is None or caller != "__main__" or {"--write-seeds", "--replay"} & set(sys.argv):
         return contextlib.nullcontext()
     cm: contextlib.AbstractContextManager[Any] = atheris.instrument_imports(include=["daskwire"])
     return cm

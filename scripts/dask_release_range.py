@@ -13,7 +13,7 @@ bytes, reported with their pickle protocol; never loaded) and the data frames. T
 table on standard output and, with --markdown, a page for the spec.
 
     nice -n 10 python scripts/dask_release_range.py --cache ~/.cache/daskwire-release-range \\
-        --markdown spec/dask/release-range.md
+        --markdown spec/dask-2023.11/release-range.md
 
 A release can carry extra pins after a "+": `2023.11.0+msgpack==1.0.7`. Needs the network
 (PyPI) for the first install of each release; pip's own cache keeps the wheels. Standard

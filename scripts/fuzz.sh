@@ -4,7 +4,9 @@
 #
 #   bash scripts/fuzz.sh TARGET [libFuzzer options and corpus directories...]
 #
-# TARGET is decode, pack or scan_build (fuzz/fuzz_TARGET.py), or a path to a target. The
+# TARGET is decode, pack, scan_build or dask (fuzz/fuzz_TARGET.py), or a path to a target.
+# (dask drives the dask-2023.11 codec, which has no C code: its coverage is atheris's
+# instrumentation of the Python modules, and the sanitizers watch the interpreter.) The
 # script compiles daskwire.placeholder_v1._scan with clang and
 # -fsanitize=address,undefined,fuzzer-no-link
 # (and -Werror) into a scratch copy of the package, puts that copy first on PYTHONPATH, checks
@@ -22,7 +24,7 @@ python=$root/.venv/bin/python
 
 if [ $# -lt 1 ]; then
     echo "usage: bash scripts/fuzz.sh TARGET [libFuzzer options] [CORPUS_DIR...]" >&2
-    echo "targets: decode, pack, scan_build (fuzz/fuzz_TARGET.py) or a path" >&2
+    echo "targets: decode, pack, scan_build, dask (fuzz/fuzz_TARGET.py) or a path" >&2
     exit 2
 fi
 target=$1

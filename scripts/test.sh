@@ -47,15 +47,18 @@ step rust-format cargo fmt --manifest-path examples/rust/Cargo.toml --check
 step rust-lint cargo clippy --manifest-path examples/rust/Cargo.toml --locked --all-targets -- -D warnings
 step rust-test cargo test --manifest-path examples/rust/Cargo.toml --locked
 step rust-build cargo build --manifest-path examples/rust/Cargo.toml --locked --release
-# The conformance suite: no baselines; every required vector must pass.
-step check-stdio daskwire check --json-report reports/reference-stdio.json
+# The conformance suite: no baselines; every required vector must pass. The reference runs
+# every profile, one report each ({profile}); the Rust example (protocol 1) placeholder-v1.
+step check-stdio daskwire check --json-report 'reports/reference-stdio-{profile}.json'
 step check-inprocess daskwire check --python daskwire_conformance.testee:ReferenceTestee \
-    --json-report reports/reference-in-process.json
+    --json-report 'reports/reference-in-process-{profile}.json'
 step check-rust daskwire check --json-report reports/rust-example.json -- "$RUST_BIN"
-# The site's Implementations page shows the results kept in spec/implementations/. They are
-# recorded from the checks above, and the step fails when they change: review, then commit.
+# The site's Implementations page shows the results kept in spec/implementations/, one file per
+# implementation and profile. They are recorded from the checks above, and the step fails when
+# they change: review, then commit.
 step results daskwire spec results --fail-on-change \
-    reports/reference-stdio.json reports/rust-example.json
+    reports/reference-stdio-placeholder-v1.json reports/reference-stdio-dask-2023.11.json \
+    reports/rust-example.json
 # pytest saves screenshots of key pages of the site to reports/screenshots/.
 step pytest coverage run -m pytest
 # The codec again with the C extension off: its exact, pure-Python paths alone (accel.py).

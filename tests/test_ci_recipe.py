@@ -55,9 +55,11 @@ def test_the_page_shows_the_commands_the_workflow_runs() -> None:
 
 
 def _testee(folder: Path) -> None:
-    """`./my-testee`: the reference testee, as the build step would leave a real one."""
+    """`./my-testee`: the reference testee, as the build step would leave a real one of one
+    profile (the recipe's commands are for a testee of one profile)."""
     script = folder / "my-testee"
-    script.write_text(f'#!/bin/sh\nexec "{BIN / "daskwire"}" serve "$@"\n', encoding="utf-8")
+    command = f'exec "{BIN / "daskwire"}" serve --profile placeholder-v1 "$@"'
+    script.write_text(f"#!/bin/sh\n{command}\n", encoding="utf-8")
     script.chmod(0o755)
 
 

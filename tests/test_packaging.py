@@ -194,13 +194,19 @@ def test_installed_kit_builds_the_spec_site(venv: Path, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_installed_kit_passes_its_own_suite(venv: Path, tmp_path: Path) -> None:
-    """The README's main job works from a wheel: `daskwire check` against `daskwire serve`."""
-    report = tmp_path / "report.json"
+    """The README's main job works from a wheel: `daskwire check` against `daskwire serve`,
+    every profile's suite, one report each."""
+    report = tmp_path / "report-{profile}.json"
     done = _run([venv / "daskwire", "check", "--json-report", report], cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    summary = json.loads(report.read_text())["summary"]
-    assert summary["total"] > 1000
-    assert summary["passed"] == summary["total"]
+    assert "== profile placeholder-v1" in done.stdout
+    assert "== profile dask-2023.11" in done.stdout
+    for profile, least in (("placeholder-v1", 1000), ("dask-2023.11", 100)):
+        doc = json.loads((tmp_path / f"report-{profile}.json").read_text())
+        assert doc["suite"]["profile"] == profile
+        summary = doc["summary"]
+        assert summary["total"] > least
+        assert summary["passed"] == summary["total"]
 
 
 def test_editable_install_uses_the_checkout() -> None:

@@ -73,7 +73,10 @@ def test_every_mutant_file_is_in_the_table() -> None:
 def run_check(tmp_path: Path, target: list[str], globs: list[str]) -> tuple[int, dict[str, Any]]:
     report = tmp_path / "report.json"
     runs = [a for g in globs for a in ("--run", g)]
-    code = main(["check", "--json-report", str(report), *runs, *target])
+    # The mutants are of the placeholder-v1 reference, which also serves dask-2023.11.
+    code = main(
+        ["check", "--profile", "placeholder-v1", "--json-report", str(report), *runs, *target]
+    )
     return code, json.loads(report.read_text())
 
 

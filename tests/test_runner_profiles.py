@@ -175,3 +175,70 @@ def test_the_start_result_schema_knows_version_2(result: dict[str, Any], valid: 
     implementation = {"name": "x", "version": "1", "language": "go"}
     reply = {"seq": 1, "outcome": "ok", "result": {**result, "implementation": implementation}}
     assert (VALIDATE("reply:start", reply) is None) is valid
+
+
+# --- dask-2023.11 encoders judged by meaning when they do not claim canonical output ---------
+
+
+class _NotCanonical(ReferenceTestee):
+    """The reference, declaring dask-2023.11 encoders that are not canonical, and whose frames
+    a test may change after encoding."""
+
+    def __init__(self, change: Any = None) -> None:
+        super().__init__()
+        self.change = change
+
+    def capabilities(self) -> dict[str, Any]:
+        return {**super().capabilities(), "canonical": False}
+
+    def encode(self, message: Any, **kwargs: Any) -> Any:
+        frames = [bytes(f) for f in super().encode(message, **kwargs)]
+        return self.change(frames) if self.change is not None else frames
+
+
+def _dask_encode_vectors() -> list[Any]:
+    from daskwire_conformance.common.data import vectors_dir
+    from daskwire_conformance.common.suite import load_suite
+
+    chosen = [v for v in load_suite(vectors_dir("dask-2023.11")) if v.kind == "encode"]
+    assert len(chosen) >= 10
+    return chosen
+
+
+def _swap_two_data_frames(frames: list[bytes]) -> list[bytes]:
+    """A broken encoder: with two data frames or more, the last two change places."""
+    if len(frames) >= 3 and frames[-1] != frames[-2]:
+        frames[-1], frames[-2] = frames[-2], frames[-1]
+    return frames
+
+
+def _reorder_frame0_map(frames: list[bytes]) -> list[bytes]:
+    """A legal, non-canonical encoder: frame 0 written with a non-minimal map header."""
+    import msgpack
+
+    value = msgpack.unpackb(frames[0], strict_map_key=False, use_list=False, raw=False)
+    if isinstance(value, dict) and value and len(value) < 16 and b"\xca" not in frames[0]:
+        frames[0] = b"\xde" + len(value).to_bytes(2, "big") + frames[0][1:]
+    return frames
+
+
+@pytest.mark.parametrize(
+    ("change", "passes"),
+    [(None, True), (_reorder_frame0_map, True), (_swap_two_data_frames, False)],
+    ids=["as-is", "non-minimal-map-header", "two-data-frames-swapped"],
+)
+def test_dask_encoders_are_judged_by_the_profiles_reference(change: Any, passes: bool) -> None:
+    """Without `canonical`, a dask-2023.11 encoder's frames are decoded by dask-2023.11's
+    reference (not placeholder-v1's) as a consuming receiver and compared by meaning."""
+    from daskwire_conformance.runner.judge import Capabilities, judge_vector
+
+    channel = InProcessChannel(_NotCanonical(change))
+    caps, send = profile_session(channel, channel.start(), "dask-2023.11")
+    judged = Capabilities.of(caps, "dask-2023.11")
+    assert judged.profile == "dask-2023.11"
+    assert not judged.canonical
+    outcomes = {v.id: judge_vector(v, judged, send).outcome for v in _dask_encode_vectors()}
+    if passes:
+        assert set(outcomes.values()) == {"passed"}, outcomes
+    else:
+        assert "failed" in set(outcomes.values())

@@ -535,6 +535,15 @@ def test_page_structure(
     assert (found.headings, found.header_rows) == (headings, header_rows)
 
 
+_SNIPPET = re.compile(r'^--8<-- "([^"]+)"$', re.MULTILINE)
+
+
+def _with_snippets(markdown: str, spec: Path) -> str:
+    """The source with each whole-file snippet include (`--8<-- "path"`, relative to the
+    spec folder, as mkdocs.yml's pymdownx.snippets reads it) replaced by the file's text."""
+    return _SNIPPET.sub(lambda m: (spec / m.group(1)).read_text(encoding="utf-8"), markdown)
+
+
 def test_every_heading_comes_from_a_heading_of_the_source(
     site: Path, built_site: BuiltSite
 ) -> None:
@@ -545,7 +554,7 @@ def test_every_heading_comes_from_a_heading_of_the_source(
     wrong = {}
     for page, source in pages:
         rendered = _structure(page.read_text(encoding="utf-8")).headings
-        written = source_headings(source.read_text(encoding="utf-8"))
+        written = source_headings(_with_snippets(source.read_text(encoding="utf-8"), spec))
         if rendered != written:
             extra = [h for h in rendered if h not in written]
             missing = [h for h in written if h not in rendered]

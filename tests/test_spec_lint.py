@@ -37,6 +37,15 @@ PREFIX_PAGES = {
     "LM": "limits.md",
     "ER": "errors.md",
     "CC": "conformance.md",
+    "DT": "dask-2023.11/tcp.md",
+    "DM": "dask-2023.11/message.md",
+    "DS": "dask-2023.11/sub-header.md",
+    "DB": "dask-2023.11/batch.md",
+    "DR": "dask-2023.11/receivers.md",
+    "DP": "dask-2023.11/pickle.md",
+    "DL": "dask-2023.11/limits.md",
+    "DE": "dask-2023.11/errors.md",
+    "DC": "dask-2023.11/canonical.md",
 }
 
 _CITED_ID_RE = re.compile(r"\b[A-Z]{2}-[0-9]+\b")

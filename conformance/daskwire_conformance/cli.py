@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from daskwire import PROFILE, SPEC_VERSION, __version__
+from daskwire import PROFILES, SPEC_VERSION, __version__
 
 __all__ = ["main"]
 
@@ -32,12 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the parser with every subcommand that is installed."""
     parser = argparse.ArgumentParser(
         prog="daskwire",
-        description=f"Spec, vectors and conformance runner for Dask's {PROFILE} frame encoding.",
+        description="Spec, vectors and conformance runner for Dask's wire protocol "
+        f"(profiles: {', '.join(PROFILES)}).",
     )
     parser.add_argument(
         "--version",
         action="version",
-        version=f"daskwire {__version__} (spec {SPEC_VERSION}, profile {PROFILE})",
+        version=f"daskwire {__version__} (spec {SPEC_VERSION}, profiles {', '.join(PROFILES)})",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:

@@ -103,7 +103,7 @@ class _Session:
                 self.broken = str(exc)
                 self.close()
                 raise
-            self.caps = Capabilities.of(declared)
+            self.caps = Capabilities.of(declared, self.profile)
         return judge_vector(vector, self.caps, self.send)
 
     def close(self) -> None:

@@ -70,11 +70,16 @@ class ReferenceTestee:
 
         return {"name": self.name, "version": __version__, "language": self.language}
 
+    #: The profiles it declares under protocol 2; None: every profile of the registry.
+    only: tuple[str, ...] | None = None
+
     def profiles(self) -> dict[str, dict[str, Any]]:
-        """The `profiles` object of a protocol 2 start reply: every profile of the registry."""
+        """The `profiles` object of a protocol 2 start reply: every profile of the registry,
+        or those of `only`."""
         from daskwire import PROFILES
 
-        return {name: self.capabilities() for name in PROFILES}
+        names = PROFILES if self.only is None else [p for p in PROFILES if p in self.only]
+        return {name: self.capabilities() for name in names}
 
     def capabilities(self) -> dict[str, Any]:
         """The `capabilities` object of the start reply: everything the reference does."""

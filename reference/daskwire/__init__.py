@@ -22,9 +22,11 @@ from .errors import (
     InvalidCompressedData,
     InvalidHeader,
     InvalidMapKey,
+    InvalidMarker,
     InvalidMessage,
     InvalidMsgpack,
     InvalidPlaceholder,
+    InvalidReadHint,
     InvalidSmallHeader,
     LengthMismatch,
     LimitExceeded,
@@ -39,7 +41,7 @@ from .errors import (
     UnsupportedType,
 )
 from .limits import DEFAULT_LIMITS, Limits
-from .model import Buffer, Float32, Materialized, Offloaded
+from .model import Buffer, EnumValue, Float32, Materialized, Offloaded, Pickled, SetValue
 from .placeholder_v1 import CONSUMING, FORWARDING, FrameReader, decode, encode, unpack
 from .placeholder_v1.constants import PROFILE
 from .profile import Profile
@@ -58,15 +60,18 @@ __all__ = [
     "Category",
     "CountMismatch",
     "DaskwireError",
+    "EnumValue",
     "Float32",
     "FrameOutOfRange",
     "FrameReader",
     "InvalidCompressedData",
     "InvalidHeader",
     "InvalidMapKey",
+    "InvalidMarker",
     "InvalidMessage",
     "InvalidMsgpack",
     "InvalidPlaceholder",
+    "InvalidReadHint",
     "InvalidSmallHeader",
     "LengthMismatch",
     "LimitExceeded",
@@ -75,7 +80,9 @@ __all__ = [
     "MisplacedPlaceholder",
     "Offloaded",
     "OverlappingFrames",
+    "Pickled",
     "Profile",
+    "SetValue",
     "TooFewFrames",
     "TrailingBytes",
     "TruncatedInput",

@@ -13,9 +13,11 @@ __all__ = [
     "InvalidCompressedData",
     "InvalidHeader",
     "InvalidMapKey",
+    "InvalidMarker",
     "InvalidMessage",
     "InvalidMsgpack",
     "InvalidPlaceholder",
+    "InvalidReadHint",
     "InvalidSmallHeader",
     "LengthMismatch",
     "LimitExceeded",
@@ -74,8 +76,14 @@ class Category(StrEnum):
     LENGTH_MISMATCH = "length-mismatch"
     #: A configured limit was exceeded (LM-*).
     LIMIT_EXCEEDED = "limit-exceeded"
-    #: The encoder was given a message it cannot encode under the profile (PH-11, CE-11 .. CE-13).
+    #: The encoder was given a message it cannot encode under the profile (PH-11, CE-11 .. CE-13,
+    #: DM-15, DM-16).
     UNENCODABLE_VALUE = "unencodable-value"
+    #: dask-2023.11: the no-split read hint is not on a frame boundary of its message (DT-4).
+    INVALID_READ_HINT = "invalid-read-hint"
+    #: dask-2023.11: a map with a reserved marker key is not a well-formed marker, or stands
+    #: where that marker may not (DM-5, DM-6, DM-12 .. DM-14, DS-9).
+    INVALID_MARKER = "invalid-marker"
 
 
 class DaskwireError(ValueError):
@@ -217,6 +225,18 @@ class UnencodableValue(DaskwireError):
     """The encoder was given a message it cannot encode under the profile."""
 
     category = Category.UNENCODABLE_VALUE
+
+
+class InvalidReadHint(DaskwireError):
+    """The no-split read hint does not end on a frame boundary of its message."""
+
+    category = Category.INVALID_READ_HINT
+
+
+class InvalidMarker(DaskwireError):
+    """A map with a reserved marker key is not a well-formed marker, or is misplaced."""
+
+    category = Category.INVALID_MARKER
 
 
 _BY_CATEGORY: dict[Category, type[DaskwireError]] = {

@@ -1,4 +1,4 @@
-"""The value model: frozen types for offloaded values and float32, plus the buffer alias."""
+"""The value model: frozen types for offloaded values, float32, sets and enums; the buffer alias."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-__all__ = ["Buffer", "Float32", "Materialized", "Offloaded"]
+__all__ = ["Buffer", "EnumValue", "Float32", "Materialized", "Offloaded", "Pickled", "SetValue"]
 
 _F32 = struct.Struct("<f")
 
@@ -67,6 +67,54 @@ class Materialized:
             raise TypeError(msg)
         object.__setattr__(self, "header", header)
         object.__setattr__(self, "frames", _frames_tuple(frames, "Materialized"))
+
+
+@dataclass(frozen=True, slots=True)
+class Pickled:
+    """A dask-2023.11 `__Pickled__` value, always in wire form (DR-2, DP-2).
+
+    `header` is its sub-header as decoded (`pickled-obj`, the pickle's bytes, included);
+    `frames` are the pickle's out-of-band buffers exactly as on the wire. Nothing here ever
+    unpickles `pickled-obj`: it is opaque bytes.
+    """
+
+    header: Mapping[Any, Any]
+    frames: tuple[Buffer, ...]
+
+    def __init__(self, header: Mapping[Any, Any], frames: Sequence[Buffer]) -> None:
+        if type(header) is not dict and not isinstance(header, Mapping):
+            msg = f"Pickled.header must be a mapping, not {type(header).__name__}"
+            raise TypeError(msg)
+        object.__setattr__(self, "header", header)
+        object.__setattr__(self, "frames", _frames_tuple(frames, "Pickled"))
+
+
+@dataclass(frozen=True, slots=True)
+class SetValue:
+    """A dask-2023.11 set marker's value: its elements in wire order (DM-12)."""
+
+    items: tuple[Any, ...]
+
+    def __init__(self, items: Sequence[Any]) -> None:
+        object.__setattr__(self, "items", tuple(items))
+
+
+@dataclass(frozen=True, slots=True)
+class EnumValue:
+    """A dask-2023.11 enum marker's value: three names, never looked up (DM-13, DP-1)."""
+
+    #: The module of the enum class (`__module__`).
+    module: str
+    #: The enum class's name (`__name__`).
+    class_name: str
+    #: The member's name (`name`).
+    name: str
+
+    def __post_init__(self) -> None:
+        for field_name in ("module", "class_name", "name"):
+            if type(getattr(self, field_name)) is not str:
+                msg = f"EnumValue.{field_name} must be a str"
+                raise TypeError(msg)
 
 
 class Float32(float):

@@ -7,7 +7,7 @@ import struct
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .model import Buffer, Float32, Materialized, Offloaded
+from .model import Buffer, EnumValue, Float32, Materialized, Offloaded, Pickled, SetValue
 
 __all__ = [
     "NotationError",
@@ -30,6 +30,17 @@ MAX_REPEAT_LENGTH: Final = 2**31
 
 _F64 = struct.Struct("<d")
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+
+
+#: The notation tag of each value type that holds a header and frames.
+_WIRE_TAGS: Final[dict[type, str]] = {
+    Offloaded: "offloaded",
+    Materialized: "materialized",
+    Pickled: "pickled",
+}
+_TAG_TYPES: Final[dict[str, type[Offloaded] | type[Materialized] | type[Pickled]]] = {
+    tag: kind for kind, tag in _WIRE_TAGS.items()
+}
 
 
 class NotationError(ValueError):
@@ -109,8 +120,12 @@ def to_notation(value: Any) -> Any:
         return [to_notation(item) for item in value]
     if isinstance(value, Mapping):
         return {"map": [[to_notation(k), to_notation(v)] for k, v in value.items()]}
-    if kind is Offloaded or kind is Materialized:
-        tag = "offloaded" if kind is Offloaded else "materialized"
+    if kind is SetValue:
+        return {"set": [to_notation(item) for item in value.items]}
+    if kind is EnumValue:
+        return {"enum": {"module": value.module, "class": value.class_name, "name": value.name}}
+    if kind is Offloaded or kind is Materialized or kind is Pickled:
+        tag = _WIRE_TAGS[kind]
         return {
             tag: {
                 "header": to_notation(value.header),
@@ -171,7 +186,20 @@ def from_notation(node: Any) -> Any:
         return _str_from_units(body)
     if tag == "map":
         return _map_from_notation(body)
-    if tag in ("offloaded", "materialized"):
+    if tag == "set":
+        if not isinstance(body, list):
+            msg = "{'set': ...} takes an array"
+            raise NotationError(msg)
+        return SetValue([from_notation(item) for item in body])
+    if tag == "enum":
+        if not isinstance(body, Mapping) or set(body) != {"module", "class", "name"}:
+            msg = "{'enum': ...} takes an object with 'module', 'class' and 'name'"
+            raise NotationError(msg)
+        if not all(isinstance(body[k], str) for k in ("module", "class", "name")):
+            msg = "the names of {'enum': ...} must be strings"
+            raise NotationError(msg)
+        return EnumValue(body["module"], body["class"], body["name"])
+    if tag in _TAG_TYPES:
         if not isinstance(body, Mapping) or set(body) != {"header", "frames"}:
             msg = f"{{{tag!r}: ...}} takes an object with 'header' and 'frames'"
             raise NotationError(msg)
@@ -183,7 +211,7 @@ def from_notation(node: Any) -> Any:
             msg = f"the frames of {tag!r} must be an array"
             raise NotationError(msg)
         frames = [frame_from_notation(f) for f in body["frames"]]
-        return Offloaded(header, frames) if tag == "offloaded" else Materialized(header, frames)
+        return _TAG_TYPES[tag](header, frames)
     msg = f"unknown tag {tag!r}"
     raise NotationError(msg)
 
@@ -285,7 +313,9 @@ def difference(expected: Any, actual: Any, path: str = "$") -> str | None:
             if found:
                 return found
         return None
-    if te in ("offloaded", "materialized"):
+    if te == "set":
+        return difference(expected.items, actual.items, f"{path}.set")
+    if te in _TAG_TYPES:
         found = difference(expected.header, actual.header, f"{path}.header")
         if found:
             return found
@@ -331,4 +361,10 @@ def _kind(value: Any) -> str:
         return "offloaded"
     if kind is Materialized:
         return "materialized"
+    if kind is Pickled:
+        return "pickled"
+    if kind is SetValue:
+        return "set"
+    if kind is EnumValue:
+        return "enum"
     return f"python:{kind.__name__}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -17,7 +18,10 @@ from .errors import (
 )
 from .model import Buffer, Float32
 
-__all__ = ["PairsHook", "check_key", "parse"]
+__all__ = ["NOT_CONTAINER", "NOT_PLAIN", "PairsHook", "check_key", "parse", "plain_value"]
+
+#: What `plain_value` returns for a frame the C parser does not read exactly.
+NOT_PLAIN: Final = object()
 
 #: Called with the (key, value) pairs of every map, innermost first; returns the map's value.
 PairsHook = Callable[[list[tuple[Any, Any]]], Any]
@@ -33,7 +37,7 @@ _ARRAYS: Final = frozenset({*range(0x90, 0xA0), 0xDC, 0xDD})
 #: Bytes whose presence sends a frame to the exact parser: float32 and ext markers.
 _NEEDS_EXACT: Final = re.compile(rb"[\xca\xc7-\xc9\xd4-\xd8]")
 #: Every byte that is not a container marker, for counting possible containers in one pass.
-_NOT_CONTAINER: Final = bytes(b for b in range(256) if b not in _MAPS and b not in _ARRAYS)
+NOT_CONTAINER: Final = bytes(b for b in range(256) if b not in _MAPS and b not in _ARRAYS)
 
 
 def _reject_ext(code: int, data: bytes) -> Any:
@@ -72,13 +76,58 @@ def parse(data: Buffer, hook: PairsHook, max_depth: int) -> Any:
     view = memoryview(data)
     # Nesting past max_depth needs more than max_depth container headers.
     shallow = (
-        view.nbytes <= max_depth or len(bytes(view).translate(None, _NOT_CONTAINER)) <= max_depth
+        view.nbytes <= max_depth or len(bytes(view).translate(None, NOT_CONTAINER)) <= max_depth
     )
     if shallow and _NEEDS_EXACT.search(view) is None:
         return _parse_fast(view, hook)
     if _c_parse_is_exact(view, None if shallow else max_depth):
         return _parse_fast(view, hook)
     return _parse_exact(view, hook, max_depth)
+
+
+_LOCAL = threading.local()
+
+
+def _packer() -> msgpack.Packer:
+    """This thread's reusable packer of shortest forms (a Packer is not thread-safe)."""
+    try:
+        packer: msgpack.Packer = _LOCAL.packer
+    except AttributeError:
+        packer = _LOCAL.packer = msgpack.Packer(use_bin_type=True)
+    return packer
+
+
+def plain_value(data: Buffer, max_depth: int) -> Any:
+    """The value of one msgpack frame read by the C parser alone, or `NOT_PLAIN`.
+
+    The value is returned only when the C parser reads the frame exactly as the exact path
+    would: packing it again gives the same bytes (so there is no float32, no ext type, no
+    repeated map key and no non-minimal form), and it nests no deeper than `max_depth`. Maps
+    are dicts, arrays tuples. Every other frame, invalid ones included, gets `NOT_PLAIN`:
+    the caller then takes `parse`, which decides. Map keys come back as the C parser made
+    them (str, bin, int, float, bool, nil, arrays of those); the caller checks what its
+    profile allows.
+    """
+    view = memoryview(data)
+    try:
+        plain = msgpack.unpackb(
+            view,
+            raw=False,
+            use_list=False,
+            strict_map_key=False,
+            ext_hook=_reject_ext,
+            timestamp=1,
+        )
+        if _packer().pack(plain) != view:
+            return NOT_PLAIN
+    except (ValueError, TypeError, msgpack.UnpackException):
+        return NOT_PLAIN
+    shallow = (
+        view.nbytes <= max_depth or len(bytes(view).translate(None, NOT_CONTAINER)) <= max_depth
+    )
+    if not shallow and _deeper_than(plain, max_depth):
+        return NOT_PLAIN
+    return plain
 
 
 def _c_parse_is_exact(view: memoryview, max_depth: int | None) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-from . import placeholder_v1
+from . import dask_2023_11, placeholder_v1
 from .profile import Profile
 
 __all__ = ["PROFILES", "UnknownProfileError", "get_profile"]
@@ -14,7 +14,7 @@ __all__ = ["PROFILES", "UnknownProfileError", "get_profile"]
 #: Every profile the reference implements, by name, in the order the spec lists them. A new
 #: profile is a subpackage with a `PROFILE` entry, and one line here.
 PROFILES: Final[Mapping[str, Profile]] = MappingProxyType(
-    {entry.name: entry for entry in (placeholder_v1.PROFILE,)}
+    {entry.name: entry for entry in (placeholder_v1.PROFILE, dask_2023_11.PROFILE)}
 )
 
 

@@ -8,13 +8,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .constants import PRELUDE_INT_BYTES
-from .errors import DaskwireError, LimitExceeded, TooFewFrames, TrailingBytes, TruncatedInput
+from .errors import (
+    DaskwireError,
+    InvalidReadHint,
+    LimitExceeded,
+    TooFewFrames,
+    TrailingBytes,
+    TruncatedInput,
+)
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Buffer
 
 __all__ = [
-    "FrameCountRule",
     "FrameReader",
+    "Framing",
     "frame_sizes",
     "frame_view",
     "frame_views",
@@ -27,11 +34,22 @@ _U64 = struct.Struct("<Q")
 
 
 @dataclass(frozen=True, slots=True)
-class FrameCountRule:
-    """A profile's fewest frames per message, and the requirement ID that sets it."""
+class Framing:
+    """What a profile's messages look like on a stream, beyond the shared u64 prelude.
+
+    `minimum` is the fewest frames a message has, set by requirement `requirement`. When
+    `hint` names a requirement, each message starts with a u64 no-split read hint: the number
+    of bytes after it that make up the prelude and some first frames (dask-2023.11, DT-4).
+    """
 
     minimum: int
     requirement: str
+    hint: str | None = None
+
+    @property
+    def lead(self) -> int:
+        """Bytes before the frame count: the hint's 8, or none."""
+        return PRELUDE_INT_BYTES if self.hint is not None else 0
 
 
 #: Frame types whose len() is their size in bytes and whose memoryview is flat bytes.
@@ -82,7 +100,36 @@ def pack_bytes(frames: Sequence[Buffer]) -> bytes:
     return b"".join(pack(frames))
 
 
-def _check_count(count: int, limits: Limits, rule: FrameCountRule) -> None:
+def _check_hint(hint: int, limits: Limits, rule: Framing) -> None:
+    """The checks of a read hint that need nothing after it: a bound, and room for a prelude."""
+    if hint > limits.max_message_bytes:
+        msg = f"read hint {hint} is over max_message_bytes={limits.max_message_bytes}"
+        raise LimitExceeded(msg, limit="max_message_bytes", requirement="WF-7")
+    if hint < 2 * PRELUDE_INT_BYTES:
+        msg = f"read hint {hint} is shorter than the smallest prelude (16 bytes)"
+        raise InvalidReadHint(msg, requirement=rule.hint)
+
+
+def _check_hint_boundary(hint: int, lengths: Sequence[int], rule: Framing) -> None:
+    """A read hint must end after the prelude, on a frame boundary of its message."""
+    edge = PRELUDE_INT_BYTES * (len(lengths) + 1)
+    if hint == edge:
+        return
+    for length in lengths:
+        edge += length
+        if hint <= edge:
+            break
+    if hint != edge:
+        where = (
+            "inside the prelude"
+            if hint < PRELUDE_INT_BYTES * (len(lengths) + 1)
+            else ("inside a frame" if hint < edge else "past the message's end")
+        )
+        msg = f"read hint {hint} ends {where}, not on a frame boundary"
+        raise InvalidReadHint(msg, requirement=rule.hint)
+
+
+def _check_count(count: int, limits: Limits, rule: Framing) -> None:
     if count > limits.max_frames:
         msg = f"message declares {count} frames, over max_frames={limits.max_frames}"
         raise LimitExceeded(msg, limit="max_frames", requirement="WF-7")
@@ -103,39 +150,49 @@ def _check_frame_lengths(lengths: Sequence[int], first: int, limits: Limits) -> 
         raise LimitExceeded(msg, limit="max_frame_bytes", requirement="WF-7")
 
 
-def _message_size(lengths: Sequence[int], limits: Limits) -> int:
-    """Check the message's total size against `max_message_bytes` (WF-7); return it."""
-    total = PRELUDE_INT_BYTES * (len(lengths) + 1) + sum(lengths)
+def _message_size(lengths: Sequence[int], limits: Limits, lead: int) -> int:
+    """Check the message's total size, `lead` bytes before the count included, against
+    `max_message_bytes` (WF-7); return it."""
+    total = lead + PRELUDE_INT_BYTES * (len(lengths) + 1) + sum(lengths)
     if total > limits.max_message_bytes:
         msg = f"message declares {total} bytes, over max_message_bytes={limits.max_message_bytes}"
         raise LimitExceeded(msg, limit="max_message_bytes", requirement="WF-7")
     return total
 
 
-def unpack(
-    data: Buffer, *, rule: FrameCountRule, limits: Limits = DEFAULT_LIMITS
-) -> list[memoryview]:
+def unpack(data: Buffer, *, rule: Framing, limits: Limits = DEFAULT_LIMITS) -> list[memoryview]:
     """Split the wire bytes of exactly one message into frames (views of `data`, no copy).
 
     Raises `TruncatedInput` (WF-4), `TrailingBytes` (WF-3), `TooFewFrames` (the profile's
-    `rule`) or `LimitExceeded` (WF-7), whichever check fails first in the order of WF-9.
+    `rule`), `LimitExceeded` (WF-7) or, with a read hint, `InvalidReadHint`, whichever check
+    fails first in the order of WF-9 (DT-8 with a hint).
     """
     view = frame_view(data)
     size = view.nbytes
-    if size < PRELUDE_INT_BYTES:
+    lead = rule.lead
+    hint = 0
+    if lead:
+        if size < lead:
+            msg = f"{size} bytes cannot hold the 8-byte read hint"
+            raise TruncatedInput(msg, requirement="WF-4")
+        (hint,) = _U64.unpack_from(view)
+        _check_hint(hint, limits, rule)
+    if size < lead + PRELUDE_INT_BYTES:
         msg = f"{size} bytes cannot hold the 8-byte frame count"
         raise TruncatedInput(msg, requirement="WF-4")
-    (count,) = _U64.unpack_from(view)
+    (count,) = _U64.unpack_from(view, lead)
     _check_count(count, limits, rule)
     # WF-9: the lengths that are present are checked before a cut prelude is reported.
-    present = min(count, size // PRELUDE_INT_BYTES - 1)
-    lengths = struct.unpack_from(f"<{present}Q", view, PRELUDE_INT_BYTES)
+    present = min(count, (size - lead) // PRELUDE_INT_BYTES - 1)
+    lengths = struct.unpack_from(f"<{present}Q", view, lead + PRELUDE_INT_BYTES)
     _check_frame_lengths(lengths, 0, limits)
     prelude_size = PRELUDE_INT_BYTES * (count + 1)
     if present < count:
         msg = f"{size} bytes cannot hold the prelude of {count} frames ({prelude_size} bytes)"
         raise TruncatedInput(msg, requirement="WF-4")
-    total = _message_size(lengths, limits)
+    total = _message_size(lengths, limits, lead)
+    if lead:
+        _check_hint_boundary(hint, lengths, rule)
     if size < total:
         msg = f"message needs {total} bytes, only {size} present"
         raise TruncatedInput(msg, requirement="WF-4")
@@ -143,7 +200,7 @@ def unpack(
         msg = f"{size - total} bytes follow the message's last frame"
         raise TrailingBytes(msg, requirement="WF-3")
     frames = []
-    offset = prelude_size
+    offset = lead + prelude_size
     for length in lengths:
         frames.append(view[offset : offset + length])
         offset += length
@@ -169,6 +226,7 @@ class FrameReader:
         "_count",
         "_error",
         "_held",
+        "_hint",
         "_lengths",
         "_limits",
         "_read",
@@ -176,13 +234,14 @@ class FrameReader:
         "_total",
     )
 
-    def __init__(self, limits: Limits = DEFAULT_LIMITS, *, rule: FrameCountRule) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS, *, rule: Framing) -> None:
         self._limits = limits
         self._rule = rule
         self._chunks: deque[memoryview] = deque()
         self._buffered = 0
         # The prelude being read: its frame count, the lengths read so far, and the bytes
         # of it taken from the chunks (still counted as buffered until the prelude is whole).
+        self._hint: int | None = None
         self._count: int | None = None
         self._read: list[int] = []
         self._held = 0
@@ -226,10 +285,17 @@ class FrameReader:
         """Read as much of the prelude as has arrived, checking each field as it comes (WF-9)."""
         limits = self._limits
         if self._count is None:
+            if self._hint is None and self._rule.lead:
+                if self._buffered < PRELUDE_INT_BYTES:
+                    return None
+                (hint,) = _U64.unpack(self._take(PRELUDE_INT_BYTES))
+                self._held = PRELUDE_INT_BYTES
+                _check_hint(hint, limits, self._rule)
+                self._hint = hint
             if self._buffered < PRELUDE_INT_BYTES:
                 return None
             (count,) = _U64.unpack(self._take(PRELUDE_INT_BYTES))
-            self._held = PRELUDE_INT_BYTES
+            self._held += PRELUDE_INT_BYTES
             _check_count(count, limits, self._rule)
             self._count = count
         ready = min(self._count - len(self._read), self._buffered // PRELUDE_INT_BYTES)
@@ -250,8 +316,11 @@ class FrameReader:
             lengths = self._read_prelude()
             if lengths is None:
                 return None
-            size = _message_size(lengths, self._limits)
-            self._total = size - PRELUDE_INT_BYTES * (len(lengths) + 1)
+            _message_size(lengths, self._limits, self._rule.lead)
+            if self._hint is not None:
+                _check_hint_boundary(self._hint, lengths, self._rule)
+                self._hint = None
+            self._total = sum(lengths)
             self._lengths = lengths
         if self._buffered < self._total:
             return None

@@ -50,32 +50,46 @@ def run(vectors: Path, src: Path | None) -> int:
     if problem is not None:
         print(f"kill.py: {problem}", file=sys.stderr)
         return SETUP_ERROR
-    from daskwire import PROFILE
-    from daskwire_conformance.common.suite import load_suite
+    from daskwire_conformance.common.suite import MANIFEST_NAME, load_suite, suite_profile
     from daskwire_conformance.runner.harness import InProcessChannel, profile_session
     from daskwire_conformance.runner.judge import Capabilities, judge_vector
 
-    suite = load_suite(vectors)
+    # One suite folder, or a folder of them (one per profile): every profile's vectors run.
+    if (vectors / MANIFEST_NAME).is_file():
+        roots = [vectors]
+    else:
+        roots = sorted(p for p in vectors.iterdir() if (p / MANIFEST_NAME).is_file())
     channel = InProcessChannel(FreshRequests())
-    declared, send = profile_session(channel, channel.start(), PROFILE)
-    caps = Capabilities.of(declared)
-    for vector in suite:
-        result = judge_vector(vector, caps, send)
-        if result.outcome != "passed":
-            print(f"killed by {vector.id}: {result.outcome}: {result.reason}")
-            return 1
+    start = channel.start()
+    count = 0
+    for root in roots:
+        profile = suite_profile(root)
+        suite = load_suite(root)
+        declared, send = profile_session(channel, start, profile)
+        caps = Capabilities.of(declared, profile)
+        for vector in suite:
+            result = judge_vector(vector, caps, send)
+            if result.outcome != "passed":
+                print(f"killed by {vector.id}: {result.outcome}: {result.reason}")
+                return 1
+        count += len(suite)
     notes = channel.close()
     if notes:
         print(f"killed at stop: {'; '.join(notes)}")
         return 1
-    print(f"survived all {len(suite)} vectors")
+    print(f"survived all {count} vectors")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: kill.py --vectors DIR [--src DIR]."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--vectors", type=Path, required=True, help="the vectors folder")
+    parser.add_argument(
+        "--vectors",
+        type=Path,
+        required=True,
+        help="a suite folder, or a folder of every profile's suites",
+    )
     parser.add_argument(
         "--src", type=Path, help="the folder daskwire must be imported from (the mutated copy)"
     )

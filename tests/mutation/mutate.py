@@ -29,7 +29,8 @@ import survivors as sv  # this folder is not a package
 ROOT: Final = sv.ROOT
 REFERENCE: Final = ROOT / "reference" / "daskwire"
 CONFORMANCE: Final = ROOT / "conformance" / "daskwire_conformance"
-VECTORS: Final = ROOT / "vectors" / "placeholder-v1"
+#: Every profile's suite: a mutant of a shared module may be seen by any of them.
+VECTORS: Final = ROOT / "vectors"
 KILLER: Final = Path(__file__).resolve().parent / "kill.py"
 #: Where a full run keeps its snapshot and session (gitignored), so that --resume can go on.
 DEFAULT_WORK: Final = ROOT / ".mutation" / "run"
@@ -491,7 +492,7 @@ def start(args: argparse.Namespace, work: Path, modules: list[str]) -> dict[str,
     timeout = args.timeout or max(MIN_TIMEOUT, TIMEOUT_FACTOR * seconds)
     log(f"unmutated run: {seconds:.2f} s; mutant timeout {timeout:.1f} s")
     vectors = sum(
-        len(json.loads(p.read_text())["vectors"]) for p in (work / "vectors").glob("*/*.json")
+        len(json.loads(p.read_text())["vectors"]) for p in (work / "vectors").glob("*/*/*.json")
     )
     state = {
         "modules": modules,

@@ -66,6 +66,8 @@ CATEGORY_NAMES = [
     "length-mismatch",
     "limit-exceeded",
     "unencodable-value",
+    "invalid-read-hint",
+    "invalid-marker",
 ]
 
 
@@ -97,7 +99,7 @@ def test_every_error_class_is_exported() -> None:
 
 def test_versions_and_profile() -> None:
     assert daskwire.PROFILE == "placeholder-v1"
-    assert list(daskwire.PROFILES) == ["placeholder-v1"]
+    assert list(daskwire.PROFILES) == ["placeholder-v1", "dask-2023.11"]
     entry = daskwire.get_profile("placeholder-v1")
     assert (entry.encode, entry.decode, entry.unpack) == (
         daskwire.encode,

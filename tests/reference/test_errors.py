@@ -604,14 +604,40 @@ def test_forwarding_receivers_accept_what_only_consuming_ones_reject(case: Bad) 
     assert isinstance(decoded, dict | tuple)
 
 
+#: The categories only dask-2023.11 raises (spec/dask-2023.11/errors.md, DE-1); their cases
+#: are in tests/reference/dask_2023_11/.
+DASK_ONLY = {Category.INVALID_READ_HINT, Category.INVALID_MARKER}
+
+
 def test_every_decode_category_has_a_case() -> None:
-    decode_categories = set(Category) - {
-        Category.TRUNCATED_INPUT,  # wire level: test_wire, test_reader
-        Category.TRAILING_BYTES,
-        Category.LIMIT_EXCEEDED,  # test_limits
-        Category.UNENCODABLE_VALUE,  # below
-    }
+    """This table covers every category placeholder-v1's decoder raises: all but the wire-level
+    ones (test_wire, test_reader, test_limits), the encoder's, and DE-1's two."""
+    decode_categories = (
+        set(Category)
+        - DASK_ONLY
+        - {
+            Category.TRUNCATED_INPUT,  # wire level: test_wire, test_reader
+            Category.TRAILING_BYTES,
+            Category.LIMIT_EXCEEDED,  # test_limits
+            Category.UNENCODABLE_VALUE,  # below
+        }
+    )
     assert {Category(c.category) for c in BAD_DECODES} == decode_categories
+
+
+def test_every_category_has_a_case_in_some_profile() -> None:
+    """Each category of errors.md has a case in placeholder-v1's tables or dask-2023.11's,
+    and the two categories only dask-2023.11 raises have theirs in its own tables."""
+    from .dask_2023_11 import test_errors as dask
+    from .dask_2023_11.test_framing import DT8_ORDER
+
+    placeholder_v1 = {Category(c.category) for c in BAD_DECODES + LAYER_ORDER}
+    dask_2023_11 = {Category(c.category) for c in dask.BAD_DECODES + dask.LAYER_ORDER}
+    dask_2023_11 |= {Category(c.category) for c in DT8_ORDER if c.category}
+    encoders = {Category.UNENCODABLE_VALUE} if BAD_ENCODES and dask.BAD_ENCODES else set()
+    assert dask_2023_11 >= DASK_ONLY
+    assert not DASK_ONLY & placeholder_v1
+    assert placeholder_v1 | dask_2023_11 | encoders == set(Category)
 
 
 # -- frames a strict decoder accepts, though no canonical encoder writes them ----------------

@@ -10,16 +10,36 @@ from __future__ import annotations
 import struct
 import unicodedata
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from daskwire.dask_2023_11.constants import (
+    COMPRESSION,
+    INDEX_KEYS,
+    KEY_ENUM,
+    KEY_ENUM_CLASS,
+    KEY_ENUM_NAME,
+    KEY_PICKLED,
+    KEY_SET,
+    KEY_SET_ITEMS,
+    MIN_FRAMES,
+    NUM_SUB_FRAMES,
+    PICKLED_OBJ,
+    RESERVED_KEYS,
+    SERIALIZED_TRANSPORT_KEYS,
+    SPLIT_NUM_SUB_FRAMES,
+    SPLIT_OFFSETS,
+)
+from daskwire.dask_2023_11.constants import PROFILE as DASK_2023_11
 from daskwire.errors import DaskwireError
 from daskwire.limits import DEFAULT_LIMITS, Limits
+from daskwire.placeholder_v1.constants import PROFILE as PLACEHOLDER_V1
+from daskwire.registry import get_profile as _get_profile
 
 from daskwire_conformance.common.words import counted
 
-__all__ = ["annotate", "annotate_wire"]
+__all__ = ["PROFILES", "annotate", "annotate_wire", "fit_width"]
 
 #: Bytes shown per row.
 ROW_BYTES: Final = 8
@@ -40,6 +60,9 @@ MODES: Final = ("forwarding", "consuming")
 _HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 #: Escapes for the characters that have a short one.
 _SHORT_ESCAPES: Final = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+#: The profiles whose bytes a dump annotates.
+PROFILES: Final = (PLACEHOLDER_V1, DASK_2023_11)
 
 _RESERVED: Final = ("_$header", "_$findex", "_$fcount")
 _TRANSPORT: Final = ("count", "deserialize", "lengths", "compression")
@@ -316,9 +339,17 @@ class _Walker:
             )
 
 
-def _walk_value(dump: _Dump, data: bytes, base: int, depth: int, context: str = "") -> Any:
+def _walk_value(
+    dump: _Dump,
+    data: bytes,
+    base: int,
+    depth: int,
+    context: str = "",
+    *,
+    walker: _Walker | None = None,
+) -> Any:
     """Annotate one msgpack value filling data; notes what is left over or broken."""
-    walker = _Walker(dump, data, base)
+    walker = _Walker(dump, data, base) if walker is None else walker
     dump.budget = len(dump.rows) + FRAME_ROWS
     try:
         pos, value = walker.value(0, depth, "$", "", context)
@@ -432,14 +463,15 @@ def _verdict(error: DaskwireError, mode: str = "") -> str:
     return f"!! {error.category.value}{where}{how}: {Exception.__str__(error)}"
 
 
-def _decode_verdicts(frames: Sequence[bytes], limits: Limits) -> list[str]:
+def _decode_verdicts(
+    frames: Sequence[bytes], limits: Limits, profile: str = PLACEHOLDER_V1
+) -> list[str]:
     """What the reference's `decode` reports for a frame list in each receiver mode."""
-    import daskwire
-
+    decode = _get_profile(profile).decode
     errors: dict[str, DaskwireError] = {}
     for mode in MODES:
         try:
-            daskwire.decode(frames, mode=mode, limits=limits)
+            decode(frames, mode=mode, limits=limits)
         except DaskwireError as error:
             errors[mode] = error
     if not errors:
@@ -453,34 +485,41 @@ def _decode_verdicts(frames: Sequence[bytes], limits: Limits) -> list[str]:
     ]
 
 
-def annotate(frames: Sequence[bytes], *, limits: Limits = DEFAULT_LIMITS) -> str:
+def annotate(
+    frames: Sequence[bytes], *, limits: Limits = DEFAULT_LIMITS, profile: str = PLACEHOLDER_V1
+) -> str:
     """An annotated hex dump of a frame list; offsets count from the start of each frame.
 
     Frame 0 and frame 1 are walked token by token (a compressed frame 1 is shown, then
     decompressed and walked), placeholders name the frames they claim, and each offloaded
     frame names the placeholder that claims it. Broken input is shown up to where it breaks.
     The last notes say what the reference's `decode` reports under `limits`, in each receiver
-    mode that rejects the frames.
+    mode that rejects the frames. `profile` names the format (`PROFILES`); dask-2023.11's
+    frames are shown as `annotate_wire` describes.
     """
     dump = _Dump()
     frames = [bytes(f) for f in frames]
-    _frames(dump, frames, [0] * len(frames))
-    for note in _decode_verdicts(frames, limits):
+    if _profile(profile) == DASK_2023_11:
+        _dask_frames(dump, frames, [0] * len(frames), limits=limits)
+    else:
+        _frames(dump, frames, [0] * len(frames))
+    for note in _decode_verdicts(frames, limits, profile):
         dump.note(0, note)
     return dump.render()
 
 
-def _wire_error(data: bytes, *, stream: bool, limits: Limits) -> tuple[DaskwireError | None, int]:
+def _wire_error(
+    data: bytes, *, stream: bool, limits: Limits, profile: str = PLACEHOLDER_V1
+) -> tuple[DaskwireError | None, int]:
     """What the reference reports for wire bytes, and how many messages a stream yields first."""
-    import daskwire
-
+    entry = _get_profile(profile)
     if not stream:
         try:
-            daskwire.unpack(data, limits=limits)
+            entry.unpack(data, limits=limits)
         except DaskwireError as error:
             return error, 0
         return None, 1
-    reader = daskwire.FrameReader(limits)
+    reader = entry.stream_reader(limits)
     try:
         messages = reader.feed(data)
     except DaskwireError as error:
@@ -492,7 +531,13 @@ def _wire_error(data: bytes, *, stream: bool, limits: Limits) -> tuple[DaskwireE
     return None, len(messages)
 
 
-def annotate_wire(data: bytes, *, stream: bool = False, limits: Limits = DEFAULT_LIMITS) -> str:
+def annotate_wire(
+    data: bytes,
+    *,
+    stream: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
+    profile: str = PLACEHOLDER_V1,
+) -> str:
     """An annotated hex dump of wire bytes: the prelude, then every frame as `annotate` does.
 
     Offsets are positions in `data`. With stream=True, messages that follow one another are
@@ -500,9 +545,19 @@ def annotate_wire(data: bytes, *, stream: bool = False, limits: Limits = DEFAULT
     The prelude is read in the order of the spec's checks (WF-9) under `limits`, and the dump
     stops at the first check that fails, with the error the reference's `unpack` (or, for a
     stream, `FrameReader`) reports for the same bytes.
+
+    For `profile` dask-2023.11 (spec/dask-2023.11/) a message starts with its no-split read
+    hint H, which is shown with the frame boundary it ends on, and its checks run in the
+    order of DT-8. Frame 0 is walked token by token with each marker called out, each
+    sub-header with its transport keys, and each data frame with the marker that claims it,
+    its place among the shards and its codec; frames no marker claims are named. What a frame
+    claims comes from the reference's checks of its sub-header; when the bytes split into
+    one message without error, the last notes say what the reference's `decode` reports in
+    each receiver mode that rejects its frames.
     """
     data = bytes(data)
-    error, _ = _wire_error(data, stream=stream, limits=limits)
+    dask = _profile(profile) == DASK_2023_11
+    error, _ = _wire_error(data, stream=stream, limits=limits, profile=profile)
     verdict = _verdict(error) if error is not None else "(the reference reports no error here)"
     dump = _Dump()
     pos = 0
@@ -517,10 +572,14 @@ def annotate_wire(data: bytes, *, stream: bool = False, limits: Limits = DEFAULT
             break
         if stream:
             dump.note(0, f"message {number}")
-        end = _message(dump, data, pos, limits)
+        end = _dask_message(dump, data, pos, limits) if dask else _message(dump, data, pos, limits)
         if end is None:
             dump.note(0, verdict)
             break
+        if dask and not stream and error is None:
+            frames = _get_profile(profile).unpack(data, limits=limits)
+            for note in _decode_verdicts([bytes(f) for f in frames], limits, profile):
+                dump.note(0, note)
         pos = end
         if not stream:
             if pos < len(data):
@@ -536,6 +595,22 @@ def annotate_wire(data: bytes, *, stream: bool = False, limits: Limits = DEFAULT
 
 def _message(dump: _Dump, data: bytes, start: int, limits: Limits) -> int | None:
     """Dump one message from start; returns where it ends, or None where a check fails (WF-9)."""
+    read = _prelude(dump, data, start, limits, minimum=2)
+    if read is None:
+        return None
+    pos, lengths = read
+    total = 8 * (len(lengths) + 1) + sum(lengths)
+    if total > limits.max_message_bytes:
+        dump.note(0, f"message size 8 + 8N + the lengths = {total}")
+        return None
+    return _body(dump, data, pos, lengths, _frames)
+
+
+def _prelude(
+    dump: _Dump, data: bytes, start: int, limits: Limits, *, minimum: int
+) -> tuple[int, list[int]] | None:
+    """Dump the frame count and lengths from start; returns where they end and the lengths,
+    or None where a check fails (WF-9 steps 1 to 3)."""
     available = len(data) - start
     if available < 8:
         if available:
@@ -546,7 +621,7 @@ def _message(dump: _Dump, data: bytes, start: int, limits: Limits) -> int | None
         return None
     (n,) = struct.unpack_from("<Q", data, start)
     dump.row(start, data[start : start + 8], 0, f"frame count N = {n}")
-    if n > limits.max_frames or n < 2:
+    if n > limits.max_frames or n < minimum:
         return None
     present = min(n, (available - 8) // 8)
     lengths: list[int] = []
@@ -572,10 +647,17 @@ def _message(dump: _Dump, data: bytes, start: int, limits: Limits) -> int | None
         else:
             dump.note(0, f"the input ends before the length of frame {present}")
         return None
-    total = 8 * (n + 1) + sum(lengths)
-    if total > limits.max_message_bytes:
-        dump.note(0, f"message size 8 + 8N + the lengths = {total}")
-        return None
+    return pos, lengths
+
+
+def _body(
+    dump: _Dump,
+    data: bytes,
+    pos: int,
+    lengths: Sequence[int],
+    show: Callable[[_Dump, Sequence[bytes], Sequence[int]], None],
+) -> int | None:
+    """Dump the frames from pos with `show`; returns where they end, or None if cut short."""
     frames: list[bytes] = []
     bases: list[int] = []
     for i, length in enumerate(lengths):
@@ -584,10 +666,340 @@ def _message(dump: _Dump, data: bytes, start: int, limits: Limits) -> int | None
             dump.note(0, f"frame {i}: the input ends after {have}")
             frames.append(data[pos:])
             bases.append(pos)
-            _frames(dump, frames, bases)
+            show(dump, frames, bases)
             return None
         frames.append(data[pos : pos + length])
         bases.append(pos)
         pos += length
-    _frames(dump, frames, bases)
+    show(dump, frames, bases)
     return pos
+
+
+# --- dask-2023.11 ----------------------------------------------------------------------------
+
+
+def _profile(name: str) -> str:
+    """`name` when a dump can annotate its bytes; raises ValueError for any other name."""
+    if name not in PROFILES:
+        msg = f"no hex dump for profile {name!r}; the profiles are: {', '.join(PROFILES)}"
+        raise ValueError(msg)
+    return name
+
+
+#: Characters of a map key shown in a path; a longer key is cut, so that notes fit a line.
+_PATH_KEY_CHARS: Final = 24
+
+
+@dataclass(frozen=True, slots=True)
+class _Marker:
+    """An index marker met in frame 0: where it stands, its key and its frame index."""
+
+    path: str
+    key: str
+    index: int
+
+
+class _DaskWalker(_Walker):
+    """Walks dask-2023.11 msgpack for display: calls out markers and sub-header keys.
+
+    `kind` is "message" for frame 0 and the key of the index marker whose sub-header is
+    walked otherwise. The index markers of frame 0 are collected in `markers`; the rows of
+    the values of a sub-header's top-level keys in `top`.
+    """
+
+    def __init__(self, dump: _Dump, data: bytes, base: int, *, kind: str, frames: int) -> None:
+        super().__init__(dump, data, base)
+        self.kind = kind
+        self.frames = frames
+        self.markers: list[_Marker] = []
+        self.top: dict[str, int] = {}
+
+    def _role(self, key: str) -> str:
+        if self.kind == KEY_PICKLED and key == PICKLED_OBJ:
+            return "pickle bytes: opaque, never loaded"
+        if key in SERIALIZED_TRANSPORT_KEYS and (
+            self.kind != KEY_PICKLED or key in (NUM_SUB_FRAMES, COMPRESSION)
+        ):
+            return "transport key"
+        return "serializer key"
+
+    def _map(
+        self, pos: int, size: int, n: int, *, depth: int, path: str, prefix: str, context: str
+    ) -> tuple[int, Any]:
+        form = "" if size == 1 else f" (map {8 * (size - 1)})"
+        head = self._head(pos, size, depth, f"{prefix}map, {counted(n, 'entry', 'entries')}{form}")
+        pos += size
+        top = path == "$" and context != "key" and self.kind != "message"
+        result = _Map()
+        for _ in range(n):
+            key_start = len(self.dump.rows)
+            pos, key = self.value(pos, depth + 1, path, "key", "key")
+            if top and type(key) is str:
+                self._suffix(key_start, f" ({self._role(key)})")
+                self.top[key] = len(self.dump.rows)
+            step = _key_text(key)
+            if len(step) > _PATH_KEY_CHARS:
+                step = step[: _PATH_KEY_CHARS - 3] + "..."
+            sub = f"{path}.{step}" if type(key) is str else f"{path}[{step}]"
+            pos, value = self.value(pos, depth + 1, sub, "value", context)
+            result.pairs.append((key, value))
+        self._marker(head, result, path)
+        return pos, result
+
+    def _marker(self, head: int, found: _Map, path: str) -> None:
+        keys = sorted({k for k, _ in found.pairs if type(k) is str and k in RESERVED_KEYS})
+        if not keys:
+            return
+        if len(keys) > 1:
+            self._suffix(head, f": ! more than one reserved key ({', '.join(keys)})")
+            return
+        (key,) = keys
+        if self.kind != "message":
+            self._suffix(head, f": {key} map, kept as a map in a sub-header")
+            return
+        if key in INDEX_KEYS:
+            index = found.get(key)
+            if len(found.pairs) != 1 or type(index) is not int or index < 1:
+                self._suffix(head, f": ! a {key} map that is not an index marker")
+                return
+            last = self.frames - 1
+            where = (
+                f"sub-header in frame {index}"
+                if index <= last
+                else f"! frame {index} is past the last frame, {last}"
+            )
+            self._suffix(head, f": {key} marker at {path} -> {where}")
+            self.markers.append(_Marker(path, key, index))
+        elif key == KEY_SET:
+            items = found.get(KEY_SET_ITEMS)
+            size = f" of {counted(len(items), 'element')}" if isinstance(items, list) else ""
+            self._suffix(head, f": {key} marker at {path}, a set{size}")
+        else:
+            name, cls = found.get(KEY_ENUM_NAME), found.get(KEY_ENUM_CLASS)
+            what = f", {cls}.{name}" if type(name) is str and type(cls) is str else ""
+            self._suffix(head, f": {KEY_ENUM} marker at {path}{what}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """What one frame is to the marker that claims it: its sub-header, or a data frame."""
+
+    marker: _Marker
+    #: 0 for the sub-header; j + 1 for the marker's data frame j.
+    place: int
+    #: The reference's checked sub-header (daskwire.dask_2023_11.decoder.check_sub_header).
+    sub: Any
+
+
+def _frame_range(first: int, last: int) -> str:
+    return f"frame {first}" if first == last else f"frames {first}..{last}"
+
+
+def _shard(sub: Any, j: int) -> str:
+    """Which original frame data frame j of a sub-header is a shard of (DS-4), or ""."""
+    for original, (offset, shards) in enumerate(sub.runs or ()):
+        if offset <= j < offset + shards:
+            return f", original frame {original}" + (
+                f", shard {j - offset + 1} of {shards}" if shards != 1 else ""
+            )
+    return ""
+
+
+def _sub_header_notes(walker: _DaskWalker, sub: Any, index: int) -> None:
+    """Say on the rows of a sub-header's transport keys what the reference reads in them."""
+    rows = walker.top
+    count = sub.count
+    if NUM_SUB_FRAMES in rows:
+        claimed = f"data in {_frame_range(index + 1, index + count)}" if count else "no data"
+        walker._suffix(rows[NUM_SUB_FRAMES], f" -> {claimed}")
+    if COMPRESSION in rows and sub.codecs is not None:
+        codecs = [f"frame {index + 1 + j} {c or 'none'}" for j, c in enumerate(sub.codecs)]
+        shown = ", ".join(codecs[:4]) + (", ..." if len(codecs) > 4 else "")
+        walker._suffix(rows[COMPRESSION], f" -> {shown}" if codecs else " -> no codecs")
+    if SPLIT_NUM_SUB_FRAMES in rows and sub.runs is not None:
+        originals = counted(len(sub.runs), "original frame")
+        walker._suffix(rows[SPLIT_NUM_SUB_FRAMES], f" -> {originals}")
+    if SPLIT_OFFSETS in rows and sub.runs is not None:
+        runs = [
+            f"original {k} = {_frame_range(index + 1 + o, index + o + n) if n else 'no frames'}"
+            for k, (o, n) in enumerate(sub.runs[:4])
+        ]
+        more = ", ..." if len(sub.runs) > 4 else ""
+        walker._suffix(rows[SPLIT_OFFSETS], f" -> {', '.join(runs)}{more}")
+
+
+def _dask_data(dump: _Dump, codec: str | None, data: bytes, base: int, limits: Limits) -> None:
+    """Rows of a data frame; a compressed one with what the reference decompresses it to."""
+    from daskwire.codecs import decompress
+
+    if codec is None:
+        dump.data(base, data, 1, "")
+        return
+    if codec == "lz4" and len(data) >= 4:
+        (size,) = struct.unpack_from("<I", data)
+        dump.row(base, data[:4], 1, f"lz4 size prefix: {counted(size, 'byte')} when decompressed")
+        dump.data(base + 4, data[4:], 1, f"LZ4 block, {counted(len(data) - 4, 'byte')}")
+    else:
+        dump.data(base, data, 1, f"{codec} data, {counted(len(data), 'byte')}")
+    try:
+        plain = decompress(codec, data, limits)
+    except DaskwireError as error:
+        dump.note(1, f"! {error.category.value}: {Exception.__str__(error)}")
+        return
+    dump.note(1, f"decompresses to {counted(len(plain), 'byte')}")
+
+
+def _dask_frames(
+    dump: _Dump, frames: Sequence[bytes], bases: Sequence[int], *, limits: Limits
+) -> None:
+    """Frame 0 token by token, then each other frame as what claims it (DM-7, DS-*)."""
+    from daskwire.dask_2023_11.decoder import check_sub_header
+
+    if not frames:
+        return
+    count = len(frames)
+    dump.note(0, f"frame 0: the message, {counted(len(frames[0]), 'byte')}")
+    walker = _DaskWalker(dump, frames[0], bases[0], kind="message", frames=count)
+    _walk_value(dump, frames[0], bases[0], 1, walker=walker)
+    claims: dict[int, list[_Claim]] = {}
+    problems: dict[int, str] = {}
+    for marker in sorted(walker.markers, key=lambda m: m.index):
+        if marker.index >= count:
+            continue
+        try:
+            sub = check_sub_header(memoryview(frames[marker.index]), marker.key, limits.max_depth)
+        except DaskwireError as error:
+            where = f" [{error.requirement}]" if error.requirement else ""
+            problems[marker.index] = f"! {error.category.value}{where}: {Exception.__str__(error)}"
+            claims.setdefault(marker.index, []).append(_Claim(marker, 0, None))
+            continue
+        # Only the claimed frames that exist matter (a count may be huge).
+        for place in range(min(sub.count, count - 1 - marker.index) + 1):
+            claims.setdefault(marker.index + place, []).append(_Claim(marker, place, sub))
+    for i in range(1, count):
+        frame, base = frames[i], bases[i]
+        size = counted(len(frame), "byte")
+        found = claims.get(i, [])
+        if not found:
+            who = "claimed by no marker shown" if dump.cut else "claimed by no marker"
+            dump.note(0, f"frame {i}: {size}, {who}: a decoder drops it (DM-10)")
+            if frame:
+                dump.data(base, frame, 1, "")
+            continue
+        claim = found[0]
+        marker = claim.marker
+        also = "".join(f"; ! also claimed by {c.marker.key} at {c.marker.path}" for c in found[1:])
+        if claim.place == 0:
+            dump.note(0, f"frame {i}: sub-header of {marker.key} at {marker.path}, {size}{also}")
+            sub_walker = _DaskWalker(dump, frame, base, kind=marker.key, frames=count)
+            _walk_value(dump, frame, base, 1, walker=sub_walker)
+            if claim.sub is not None:
+                _sub_header_notes(sub_walker, claim.sub, i)
+            elif i in problems:
+                dump.note(1, problems[i])
+            continue
+        sub = claim.sub
+        j = claim.place - 1
+        codec = sub.codecs[j] if sub.codecs is not None else None
+        kind = "buffer" if marker.key == KEY_PICKLED else "data frame"
+        how = codec or "not compressed"
+        dump.note(
+            0,
+            f"frame {i}: {kind} {claim.place} of {sub.count} of {marker.path}, {size},"
+            f" {how}{_shard(sub, j)}{also}",
+        )
+        _dask_data(dump, codec, frame, base, limits)
+
+
+def _hint_text(hint: int, lengths: Sequence[int]) -> tuple[str, bool]:
+    """Where a read hint ends among a message's parts (DT-3), and whether that is allowed."""
+    count = len(lengths)
+    edge = 8 * (count + 1)
+    if hint < edge:
+        return f"! ends inside the prelude of {counted(edge, 'byte')} (DT-3)", False
+    if hint == edge:
+        return "ends after the prelude, before frame 0", True
+    for i, length in enumerate(lengths):
+        if hint < edge + length:
+            return f"! ends inside frame {i} (DT-3)", False
+        edge += length
+        if hint == edge:
+            last = ", the last" if i == count - 1 else ""
+            return f"ends after frame {i}{last}", True
+    return f"! {counted(hint - edge, 'byte')} past the end of the message (DT-3)", False
+
+
+def _dask_message(dump: _Dump, data: bytes, start: int, limits: Limits) -> int | None:
+    """Dump one dask-2023.11 message from start; returns where it ends, or None where a
+    check fails (DT-8)."""
+    available = len(data) - start
+    if available < 8:
+        if available:
+            shown = f"no-split hint: the input ends after {counted(available, 'byte')} of 8"
+            dump.row(start, data[start:], 0, shown)
+        else:
+            dump.note(0, "no bytes: the input ends before the no-split hint")
+        return None
+    (hint,) = struct.unpack_from("<Q", data, start)
+    head = dump.row(start, data[start : start + 8], 0, f"no-split hint H = {hint}")
+    if hint > limits.max_message_bytes:
+        dump.rows[head] = (*dump.rows[head][:3], f"no-split hint H = {hint}: ! over the limit")
+        return None
+    if hint < 16:
+        dump.rows[head] = (*dump.rows[head][:3], f"no-split hint H = {hint}: ! less than 16")
+        return None
+    read = _prelude(dump, data, start + 8, limits, minimum=MIN_FRAMES)
+    if read is None:
+        return None
+    pos, lengths = read
+    total = 8 * (len(lengths) + 2) + sum(lengths)
+    if total > limits.max_message_bytes:
+        dump.note(0, f"message size 16 + 8N + the lengths = {total}")
+        return None
+    where, allowed = _hint_text(hint, lengths)
+    dump.rows[head] = (*dump.rows[head][:3], f"no-split hint H = {hint}: {where}")
+    if not allowed:
+        return None
+
+    def show(dump: _Dump, frames: Sequence[bytes], bases: Sequence[int]) -> None:
+        _dask_frames(dump, frames, bases, limits=limits)
+
+    return _body(dump, data, pos, lengths, show)
+
+
+# --- width -----------------------------------------------------------------------------------
+
+#: The start of a dump row: offset (or blanks), then the row's bytes.
+_ROW_START: Final = 6 + 2 + ROW_BYTES * 3 - 1 + 2
+#: The narrowest a wrapped note gets: a deep note's next lines start further left.
+_NOTE_MIN: Final = 24
+
+
+def fit_width(text: str, width: int) -> str:
+    """A dump with each line longer than `width` wrapped at spaces into lines that fit.
+
+    A row keeps its offset and bytes, and the rest of its note goes on two columns to the
+    right of where the note starts. A word longer than a whole line is cut.
+    """
+    import textwrap
+
+    out: list[str] = []
+    for line in text.splitlines():
+        if len(line) <= width:
+            out.append(line)
+            continue
+        is_row = len(line) > _ROW_START and all(c in "0123456789abcdef " for c in line[:_ROW_START])
+        start = _ROW_START if is_row else 0
+        start += len(line) - start - len(line[start:].lstrip(" "))
+        start = max(0, min(start, width - _NOTE_MIN))
+        hang = max(0, min(start + 2, width - _NOTE_MIN))
+        wrapped = textwrap.wrap(
+            line[start:].lstrip(" "),
+            width=width,
+            initial_indent=" " * start,
+            subsequent_indent=" " * hang,
+            break_on_hyphens=False,
+        ) or [" " * start]
+        out.append(line[:start] + wrapped[0][start:])
+        out.extend(wrapped[1:])
+    return "\n".join(out)

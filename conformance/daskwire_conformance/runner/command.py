@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from daskwire_conformance.runner.baseline import Baseline
     from daskwire_conformance.runner.report import ConsoleReporter
     from daskwire_conformance.runner.run import Run
+    from daskwire_conformance.runner.targets import ChannelOptions, Target
 
 __all__ = ["EXIT_CODES_HELP", "register", "run_check", "run_serve"]
 
@@ -103,8 +104,9 @@ def register(subparsers: Any) -> None:
     suite.add_argument(
         "--profile",
         metavar="NAME",
-        help="the profile whose vectors run (default and, with harness protocol 1, only: "
-        "placeholder-v1)",
+        help="the profile whose vectors run (default: every profile the testee declares, "
+        "one after another; with harness protocol 1, placeholder-v1 only). With several, "
+        "a {profile} in a report or baseline path names each profile's file",
     )
     sel = check.add_argument_group("selection")
     sel.add_argument(
@@ -184,23 +186,46 @@ def register(subparsers: Any) -> None:
         "codec (or with the in-process testee named by --python).",
     )
     serve.add_argument("--python", metavar="MODULE:ATTR", help="serve this testee object instead")
+    serve.add_argument(
+        "--profile",
+        metavar="NAME",
+        action="append",
+        help="declare only this profile (repeatable): the reference as a testee of fewer "
+        "profiles (default: every profile of the registry)",
+    )
     serve.set_defaults(func=run_serve)
 
 
 def run_serve(args: argparse.Namespace) -> int:
     """`daskwire serve`."""
+    from daskwire import PROFILES
+
     from daskwire_conformance.runner.targets import TargetError, load_python_testee
     from daskwire_conformance.testee import ReferenceTestee, Testee, serve
 
     testee: Testee
+    unknown = [p for p in args.profile or () if p not in PROFILES]
+    if unknown:
+        known = ", ".join(PROFILES)
+        print(
+            f"daskwire serve: unknown profile {unknown[0]!r}; the profiles are: {known}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     if args.python:
+        if args.profile:
+            print("daskwire serve: --profile applies to the reference testee only", file=sys.stderr)
+            return EXIT_USAGE
         try:
             testee = load_python_testee(args.python)
         except TargetError as exc:
             print(f"daskwire serve: {exc}", file=sys.stderr)
             return EXIT_USAGE
     else:
-        testee = ReferenceTestee()
+        reference = ReferenceTestee()
+        if args.profile:
+            reference.only = tuple(args.profile)
+        testee = reference
     return serve(testee)
 
 
@@ -265,11 +290,8 @@ def _is_step_summary(path: Path) -> bool:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    """`daskwire check`."""
+    """`daskwire check`: one profile's suite, or every profile the testee implements."""
     from daskwire_conformance.common.data import vectors_dir
-    from daskwire_conformance.runner.baseline import BaselineError, load_baseline
-    from daskwire_conformance.runner.report import ConsoleReporter
-    from daskwire_conformance.runner.run import SignalGuard, run_vectors, select
     from daskwire_conformance.runner.targets import (
         ChannelOptions,
         TargetError,
@@ -309,24 +331,6 @@ def run_check(args: argparse.Namespace) -> int:
 
     if args.profile is not None and args.profile not in PROFILES:
         return _usage(f"unknown profile {args.profile!r}; the profiles are: {', '.join(PROFILES)}")
-    root = args.vectors or vectors_dir(args.profile or PROFILE)
-    from daskwire_conformance.common.suite import VectorFileError, load_suite, suite_profile
-
-    try:
-        vectors = load_suite(root)
-    except VectorFileError as exc:
-        return _usage(str(exc))
-    profile = args.profile or suite_profile(root)
-    chosen = select(vectors, args.run, args.skip)
-    if not chosen:
-        return _usage(f"no vectors selected ({len(vectors)} in {root}; check --run/--skip)")
-
-    baseline = None
-    if args.baseline and not (args.update_baseline and not args.baseline.exists()):
-        try:
-            baseline = load_baseline(args.baseline)
-        except BaselineError as exc:
-            return _usage(str(exc))
 
     validate = None
     if args.validate_protocol:
@@ -343,6 +347,89 @@ def run_check(args: argparse.Namespace) -> int:
         max_restarts=max(0, args.max_restarts),
         max_reply_bytes=args.max_reply_bytes,
     )
+    if args.vectors is not None or args.profile is not None:
+        root = args.vectors or vectors_dir(args.profile)
+        return _check_suite(args, target, root, options, validate)
+    # A testee that cannot start, or implements none of the kit's profiles, is checked as a
+    # placeholder-v1 testee: that run then reports the harness error, in every report.
+    profiles = _declared(target, options, validate) or [PROFILE]
+    if len(profiles) > 1:
+        clash = [
+            flag for flag, path in outputs if path is not None and "{profile}" not in str(path)
+        ]
+        if clash:
+            return _usage(
+                f"the testee implements {len(profiles)} profiles ({', '.join(profiles)}): give "
+                f"--profile NAME, or put {{profile}} in the path of {', '.join(clash)}"
+            )
+    codes = []
+    for profile in profiles:
+        if len(profiles) > 1:
+            print(f"== profile {profile}")
+        code = _check_suite(args, target, vectors_dir(profile), options, validate)
+        codes.append(code)
+        if code in (EXIT_USAGE, EXIT_INCOMPLETE):
+            break
+    return _worst(codes)
+
+
+#: Exit codes from best to worst, for a run of several profiles.
+_EXIT_ORDER: Final = (EXIT_OK, EXIT_FAILED, EXIT_HARNESS, EXIT_USAGE, EXIT_INCOMPLETE)
+
+
+def _worst(codes: Sequence[int]) -> int:
+    """The exit code of a run of several profiles: the worst of theirs."""
+    return max(codes, key=_EXIT_ORDER.index, default=EXIT_OK)
+
+
+def _declared(target: Target, options: ChannelOptions, validate: Any) -> list[str]:
+    """The profiles the target implements that the kit has vectors for, in registry order,
+    read from one `start` of the target; none when it does not start."""
+    from daskwire import PROFILES
+
+    from daskwire_conformance.common.data import vectors_dir
+    from daskwire_conformance.runner.harness import HarnessError, declared_profiles
+
+    channel = target.open(options, validate)
+    try:
+        declared = declared_profiles(channel.start())
+    except HarnessError:
+        return []
+    finally:
+        channel.close()
+    return [p for p in PROFILES if p in declared and vectors_dir(p).is_dir()]
+
+
+def _check_suite(
+    args: argparse.Namespace,
+    target: Target,
+    root: Path,
+    options: ChannelOptions,
+    validate: Any,
+) -> int:
+    """Run one suite folder against the target, then report it."""
+    from daskwire_conformance.common.suite import VectorFileError, load_suite, suite_profile
+    from daskwire_conformance.runner.baseline import BaselineError, load_baseline
+    from daskwire_conformance.runner.report import ConsoleReporter
+    from daskwire_conformance.runner.run import SignalGuard, run_vectors, select
+
+    try:
+        vectors = load_suite(root)
+    except VectorFileError as exc:
+        return _usage(str(exc))
+    profile = args.profile or suite_profile(root)
+    chosen = select(vectors, args.run, args.skip)
+    if not chosen:
+        return _usage(f"no vectors selected ({len(vectors)} in {root}; check --run/--skip)")
+
+    baseline = None
+    baseline_path = _for_profile(args.baseline, profile)
+    if baseline_path and not (args.update_baseline and not baseline_path.exists()):
+        try:
+            baseline = load_baseline(baseline_path)
+        except BaselineError as exc:
+            return _usage(str(exc))
+
     guard = SignalGuard()
     with guard.installed():
         console = ConsoleReporter(verbose=args.verbose, total=len(chosen))
@@ -359,7 +446,22 @@ def run_check(args: argparse.Namespace) -> int:
         finally:
             guard.calm()  # a signal from here on is noted: the reports are still written
             console.close()
-        return _finish(args, run, vectors=vectors, baseline=baseline, console=console, root=root)
+        return _finish(
+            args,
+            run,
+            vectors=vectors,
+            baseline=baseline,
+            console=console,
+            root=root,
+            profile=profile,
+        )
+
+
+def _for_profile(path: Path | None, profile: str) -> Path | None:
+    """A report or baseline path with `{profile}` replaced by the profile's name."""
+    if path is None or "{profile}" not in str(path):
+        return path
+    return Path(str(path).replace("{profile}", profile))
 
 
 def _finish(
@@ -370,8 +472,14 @@ def _finish(
     baseline: Baseline | None,
     console: ConsoleReporter,
     root: Path,
+    profile: str,
 ) -> int:
-    """Apply the baseline, print the console report and write the report files."""
+    """Apply the baseline, print the console report and write the report files (a `{profile}`
+    in their paths names the run's profile)."""
+    baseline_path = _for_profile(args.baseline, profile)
+    json_report = _for_profile(args.json_report, profile)
+    junit = _for_profile(args.junit_xml, profile)
+    markdown = _for_profile(args.markdown_summary, profile)
     from daskwire_conformance.runner.baseline import BaselineError, load_baseline, write_baseline
     from daskwire_conformance.runner.report import (
         junit_xml,
@@ -384,7 +492,7 @@ def _finish(
     all_ids = [v.id for v in vectors]
     summary = summarize(run, baseline=baseline, all_ids=all_ids)
 
-    if args.update_baseline and run.complete:
+    if baseline_path is not None and args.update_baseline and run.complete:
         kept = {
             i: s
             for i, s in (baseline.entries.items() if baseline else ())
@@ -397,30 +505,30 @@ def _finish(
         }
         try:
             write_baseline(
-                args.baseline,
+                baseline_path,
                 {**kept, **fresh}.items(),
                 notes=baseline.notes if baseline else None,
             )
-            baseline = load_baseline(args.baseline)
+            baseline = load_baseline(baseline_path)
         except OSError as exc:
-            return _usage(f"cannot write --baseline {args.baseline}: {exc.strerror or exc}")
+            return _usage(f"cannot write --baseline {baseline_path}: {exc.strerror or exc}")
         except BaselineError as exc:
             return _usage(str(exc))
         summary = summarize(run, baseline=baseline, all_ids=all_ids)
-        print(f"baseline written: {args.baseline} ({len(baseline.entries)} entries)")
+        print(f"baseline written: {baseline_path} ({len(baseline.entries)} entries)")
     elif args.update_baseline:
         print("baseline not written: the run is incomplete", file=sys.stderr)
 
     console.report(summary)
     suite = suite_provenance(Path(root))
     failures = []
-    if args.json_report:
+    if json_report:
         doc = report_document(summary, suite=suite)
-        failures.append(_write(args.json_report, json.dumps(doc, indent=1) + "\n", "--json-report"))
-    if args.junit_xml:
-        failures.append(_write(args.junit_xml, junit_xml(summary), "--junit-xml"))
-    if args.markdown_summary:
-        path = args.markdown_summary
+        failures.append(_write(json_report, json.dumps(doc, indent=1) + "\n", "--json-report"))
+    if junit:
+        failures.append(_write(junit, junit_xml(summary), "--junit-xml"))
+    if markdown:
+        path = markdown
         append = _is_step_summary(path)
         failures.append(
             _write(path, markdown_summary(summary), "--markdown-summary", append=append)

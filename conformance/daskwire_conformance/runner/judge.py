@@ -86,6 +86,10 @@ def bounded(node: Any, limit: int = VALUE_LIMIT) -> Any:
     return {"truncated": text[:limit], "chars": len(text)}
 
 
+#: The first profile, whose encoders the judge checks beyond the reference's decoding (SH-4).
+PLACEHOLDER_V1: Final = "placeholder-v1"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Capabilities:
     """What a testee declared in its start reply."""
@@ -98,6 +102,8 @@ class Capabilities:
     #: encoder honours `limits`, LM-8), `pack` (it answers `pack`), `default-shard-size` (it
     #: takes encode options without `shard_size`).
     optional: frozenset[str] = frozenset()
+    #: The profile these capabilities were declared for, whose vectors are judged.
+    profile: str = PLACEHOLDER_V1
 
     @property
     def encode_limits(self) -> bool:
@@ -110,10 +116,11 @@ class Capabilities:
         return "pack" in self.optional
 
     @classmethod
-    def of(cls, caps: Mapping[str, Any]) -> Capabilities:
+    def of(cls, caps: Mapping[str, Any], profile: str = "placeholder-v1") -> Capabilities:
         """Read a capabilities object, one profile's in a start result (missing fields mean
         "no"; see runner.harness.profile_session)."""
         return cls(
+            profile=profile,
             directions=frozenset(str(d) for d in caps.get("directions") or ()),
             codecs=frozenset(str(c) for c in caps.get("codecs") or ()),
             canonical=caps.get("canonical") is True,
@@ -502,6 +509,8 @@ def _judge_encode(vector: Vector, caps: Capabilities, send: Send) -> list[Check]
     if caps.canonical and expected.get("canonical") is True:
         return [_compare_frames(exchange, None, expected["frames"], frames)]
     compressed = (vector.input.get("options") or {}).get("compression") is not None
+    if caps.profile != PLACEHOLDER_V1:
+        return [_semantic_encode_profile(exchange, expected["consumed"], frames, caps.profile)]
     return [_semantic_encode(exchange, expected["consumed"], frames, independent=compressed)]
 
 
@@ -665,6 +674,39 @@ def _frame0_problem(frame0: bytes) -> str | None:
     return None
 
 
+def _semantic_encode_profile(
+    exchange: Exchange, consumed: Any, frames: list[bytes], profile: str
+) -> Check:
+    """CE-10 for a profile other than placeholder-v1: the reference of that profile decodes
+    the frames as a consuming receiver, and the result must equal the vector's value."""
+    import daskwire
+    from daskwire.notation import difference, from_notation
+
+    common: dict[str, Any] = {"stderr": exchange.stderr, "seconds": exchange.seconds}
+    try:
+        decoded = daskwire.get_profile(profile).decode(frames, mode="consuming")
+    except daskwire.DaskwireError as exc:
+        return Check(
+            outcome="failed",
+            failure="invalid-output",
+            category=str(exc.category),
+            message=f"the reference cannot decode the frames produced: {exc}",
+            actual=_show_frames(frames),
+            **common,
+        )
+    found = difference(from_notation(consumed), decoded)
+    if found is None:
+        return Check(outcome="passed", **common)
+    return Check(
+        outcome="failed",
+        failure="mismatch",
+        message=f"decoded by the reference (consuming): {found}",
+        expected=_show_value(consumed),
+        actual=_show_frames(frames),
+        **common,
+    )
+
+
 def _semantic_encode(
     exchange: Exchange, consumed: Any, frames: list[bytes], *, independent: bool = False
 ) -> Check:
@@ -785,7 +827,8 @@ def _judge_unpack_or_stream(vector: Vector, send: Send) -> list[Check]:
 
 
 def _judge_pack(vector: Vector, send: Send) -> Check:
-    """With the `pack` capability: the vector's frames pack to its wire bytes (WF-1)."""
+    """With the `pack` capability: the vector's frames pack to its wire bytes (WF-1), or to
+    its `packed` bytes when the input is not what a packer writes (DT-6)."""
     exchange = send({"cmd": "pack", "frames": _hex_list(vector.expected["frames"])})
     if exchange.reply is None:
         return _transport_check(exchange, "pack")
@@ -795,7 +838,8 @@ def _judge_pack(vector: Vector, send: Send) -> Check:
     wire = _parse_hex_frames([exchange.reply["result"].get("wire")])
     if wire is None:
         return _bad_result(exchange, "pack", "wire hex string")
-    return _compare_frames(exchange, "pack", [vector.input["wire"]], wire)
+    want = vector.expected.get("packed", vector.input["wire"])
+    return _compare_frames(exchange, "pack", [want], wire)
 
 
 def _compare_messages(exchange: Exchange, want_messages: Any, messages: Any) -> Check:

@@ -200,7 +200,7 @@ def _work(  # noqa: PLR0917 - a thread target takes positional arguments
             # the report shows the capabilities of the run's profile, whatever the protocol
             shared.start.update({**start, "capabilities": declared})
             shared.start.pop("profiles", None)
-    caps = Capabilities.of(declared)
+    caps = Capabilities.of(declared, profile)
     try:
         for vector in shard:
             if shared.stop.is_set():

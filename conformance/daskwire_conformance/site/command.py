@@ -113,12 +113,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "results",
         help="record `daskwire check --json-report` files for the Implementations page",
         description="Record the results of `daskwire check --json-report` runs in "
-        "spec/implementations/<report name>.json, which the Implementations page shows. A file "
-        "is rewritten only when its results change, and then carries the date of the run and "
-        "the commit it ran on. Exit 0: recorded; 1: a report is unusable, or with "
-        "--fail-on-change, a file changed; 2: usage error.",
+        "spec/implementations/<implementation>.<profile>.json, which the Implementations page "
+        "shows. Reports of any profile are taken; each is recorded under the profile its suite "
+        "names, and the implementation is the report's file name less that profile (a report "
+        "written to reports/impl-{profile}.json is implementation `impl`). A file is rewritten "
+        "only when its results change, and then carries the date of the run and the commit it "
+        "ran on; one of the layout before profiles (<implementation>.json) is replaced. Exit 0: "
+        "recorded; 1: a report is unusable, two reports are of one implementation and profile, "
+        "or with --fail-on-change, a file changed; 2: usage error.",
     )
-    results.add_argument("reports", nargs="+", type=Path, metavar="REPORT", help="a JSON report")
+    results.add_argument(
+        "reports",
+        nargs="+",
+        type=Path,
+        metavar="REPORT",
+        help="a JSON report, of any profile",
+    )
     results.add_argument(
         "--into",
         type=Path,

@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Any, Final
 
 from daskwire_conformance.common.data import vectors_dir
+from daskwire_conformance.common.hexdump import annotate_wire, fit_width
 from daskwire_conformance.common.requirements import (
     GENERATED_DIR,
     ID_PATTERN,
@@ -37,11 +38,15 @@ from daskwire_conformance.site.implementations import (
 from daskwire_conformance.site.mutation import MUTATION_PAGE, MUTATION_SCORE, mutation_page
 
 __all__ = [
+    "CAPTURES_DIR",
+    "CAPTURE_EXAMPLES_DIR",
     "ERRORS_TABLE",
     "LIMITS_TABLE",
     "REQUIREMENTS_PAGE",
     "SCHEMAS_INDEX",
     "VECTORS_INDEX",
+    "capture_example",
+    "capture_examples",
     "category_citations",
     "errors_table",
     "generate",
@@ -67,6 +72,16 @@ SCHEMA_SUFFIX: Final = ".schema.json"
 #: The vector pages are written by this module, when it is installed, into generated/vectors/.
 VECTOR_PAGES_MODULE: Final = "daskwire_conformance.site.vectorpages"
 VECTORS_INDEX: Final = f"{GENERATED_DIR}/vectors/index.md"
+
+#: Real traffic a profile's examples show, one message per `<name>.bin` file (with a README
+#: that says where each came from), by profile, relative to the spec folder.
+CAPTURES_DIR: Final = {"dask-2023.11": "dask-2023.11/captures"}
+#: Where the annotated dump of each capture goes: `<this>/<profile>/<name>.md`, a snippet
+#: that the profile's pages include with `--8<--`. Its links are relative to the captures'
+#: parent folder, where the pages that include it are.
+CAPTURE_EXAMPLES_DIR: Final = f"{GENERATED_DIR}/examples"
+#: Columns an included dump may take next to a page's table of contents (80 fit there).
+CAPTURE_DUMP_WIDTH: Final = 78
 
 _NOTICE: Final = "<!-- Generated at site build time by daskwire_conformance.site; do not edit. -->"
 _ID_RE: Final = re.compile(ID_PATTERN)
@@ -516,6 +531,50 @@ def schemas_index(paths: Sequence[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# --- examples from real captures -----------------------------------------------------------
+
+
+def capture_example(path: Path, profile: str) -> str:
+    """The Markdown snippet of one capture: a link to its bytes, and its annotated hex dump.
+
+    The dump is the reference's reading of the bytes (`common.hexdump.annotate_wire`), at
+    most `CAPTURE_DUMP_WIDTH` columns wide.
+    """
+    data = path.read_bytes()
+    where = f"{path.parent.name}/{path.name}"
+    dump = fit_width(annotate_wire(data, profile=profile), CAPTURE_DUMP_WIDTH)
+    return "\n".join(
+        [
+            _NOTICE,
+            "",
+            f"[`{where}`]({where}), {counted(len(data), 'byte')}, as the reference reads it:",
+            "",
+            _fence(dump, "text"),
+            "",
+        ]
+    )
+
+
+def capture_examples(spec_dir: Path) -> dict[Path, str]:
+    """Every capture example, by the path it is written to under `spec_dir`."""
+    out: dict[Path, str] = {}
+    for profile, folder in CAPTURES_DIR.items():
+        for path in sorted((spec_dir / folder).glob("*.bin")):
+            target = spec_dir / CAPTURE_EXAMPLES_DIR / profile / f"{path.stem}.md"
+            out[target] = capture_example(path, profile)
+    return out
+
+
+def _write_capture_examples(spec_dir: Path) -> None:
+    examples = capture_examples(spec_dir)
+    for target, text in examples.items():
+        _write(target, text)
+    for profile in CAPTURES_DIR:
+        for stale in (spec_dir / CAPTURE_EXAMPLES_DIR / profile).glob("*.md"):
+            if stale not in examples:
+                stale.unlink()
+
+
 # --- writing ---------------------------------------------------------------------------------
 
 
@@ -567,6 +626,7 @@ def generate(spec_dir: Path, page_order: Sequence[str] = ()) -> None:
     )
     _write(spec_dir / IMPLEMENTATIONS_PAGE, page)
     _write(spec_dir / MUTATION_PAGE, mutation_page(spec_dir / MUTATION_SCORE))
+    _write_capture_examples(spec_dir)
 
     if vector_pages_available():
         module = importlib.import_module(VECTOR_PAGES_MODULE)

@@ -1,4 +1,9 @@
-"""Conformance results kept in spec/implementations/, and the site page that shows them."""
+"""Conformance results kept in spec/implementations/, and the site page that shows them.
+
+One results file per implementation and profile: `<implementation>.<profile>.json`, recorded
+from a `daskwire check --json-report` run of that profile. The page has one section per
+profile, in the registry's order, each compared with that profile's vector suite.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from daskwire import PROFILE, PROFILES
+
+from daskwire_conformance.common.data import vectors_root
 from daskwire_conformance.common.suite import MANIFEST_NAME
 
 __all__ = [
@@ -19,8 +27,10 @@ __all__ = [
     "RESULTS_DIR",
     "RESULTS_FORMAT",
     "SuiteState",
+    "implementation_name",
     "implementations_page",
     "load_results",
+    "profile_suites",
     "record_results",
     "results_from_report",
     "stale_reasons",
@@ -29,33 +39,49 @@ __all__ = [
 
 #: Where the page goes, relative to the docs folder.
 IMPLEMENTATIONS_PAGE: Final = "generated/implementations.md"
-#: The folder of recorded results, relative to the docs folder; one file per implementation.
+#: The folder of recorded results, relative to the docs folder; one file per implementation
+#: and profile, `<implementation>.<profile>.json`.
 RESULTS_DIR: Final = "implementations"
 RESULTS_FORMAT: Final = "daskwire-results/1"
 #: Outcomes a result counts, in the order the page shows them.
 OUTCOMES: Final = ("passed", "failed", "errored", "skipped", "xfailed")
 #: The commands that measure the implementations of the kit and record their results.
+#: The reference declares every profile, so its check writes one report per profile; the Rust
+#: example speaks harness protocol 1, so its check runs placeholder-v1 only.
 REFRESH_COMMANDS: Final = (
-    "daskwire check --json-report reports/reference-stdio.json",
+    "daskwire check --json-report reports/reference-stdio-{profile}.json",
     (
         "daskwire check --json-report reports/rust-example.json -- "
         "examples/rust/target/release/daskwire-rs"
     ),
-    "daskwire spec results reports/reference-stdio.json reports/rust-example.json",
+    "daskwire spec results "
+    + " ".join(f"reports/reference-stdio-{profile}.json" for profile in PROFILES)
+    + " reports/rust-example.json",
 )
+#: The profile whose vectors the site's vector pages show; only its areas link to them.
+VECTOR_PAGES_PROFILE: Final = PROFILE
 _REPORT_FORMAT: Final = "daskwire-report/1"
 _GROUP_ORDER: Final = ("encode", "decode", "wire", "stream", "invalid")
+#: What may join a report's name to the profile a `{profile}` in its path put there.
+_PROFILE_SEPARATORS: Final = ("-", ".", "_")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SuiteState:
-    """The vector suite a site shows: its version, fingerprint and vectors per area."""
+    """A profile's vector suite, as a site shows it: version, fingerprint, vectors per area."""
 
     version: str
     #: The sha256 of the suite's manifest file, as `daskwire check` reports it.
     fingerprint: str
     #: Vectors per "group/area", from the manifest.
     areas: Mapping[str, int]
+    #: The profile the manifest names.
+    profile: str = PROFILE
+
+    @property
+    def vectors(self) -> int:
+        """How many vectors the suite holds."""
+        return sum(self.areas.values())
 
 
 def suite_state(vectors_dir: Path) -> SuiteState | None:
@@ -73,7 +99,17 @@ def suite_state(vectors_dir: Path) -> SuiteState | None:
         version=str(manifest.get("suite_version", "?")),
         fingerprint=hashlib.sha256(data).hexdigest(),
         areas=areas,
+        profile=str(manifest.get("profile") or PROFILE),
     )
+
+
+def profile_suites(root: Path | None = None) -> dict[str, SuiteState | None]:
+    """Every registry profile's vector suite, in registry order (None: it has no manifest).
+
+    `root` holds a folder per profile (default: the kit's vectors/).
+    """
+    base = vectors_root() if root is None else root
+    return {profile: suite_state(base / profile) for profile in PROFILES}
 
 
 def _area_of(vector_id: str) -> str:
@@ -134,7 +170,8 @@ def results_from_report(report: object) -> dict[str, Any]:
             key: str(implementation.get(key, "?")) for key in ("name", "version", "language")
         },
         "target": str(report.get("target", "?")),
-        "profile": str(suite.get("profile", "?")),
+        # A report from before profiles existed ran placeholder-v1, the only profile then.
+        "profile": str(suite.get("profile") or PROFILE),
         "suite": {
             "version": str(suite.get("suite_version", "?")),
             "fingerprint": str(suite.get("manifest_sha256", "?")),
@@ -160,15 +197,47 @@ def _dumps(results: Mapping[str, Any]) -> str:
     return text[: text.rindex("}")].rstrip() + f',\n "areas": {{\n{body}\n }}\n}}\n'
 
 
+def implementation_name(report_path: Path, profile: str) -> str:
+    """The implementation a report measured: its file name, less the profile's name.
+
+    `daskwire check --json-report reports/reference-stdio-{profile}.json` writes
+    reference-stdio-placeholder-v1.json and reference-stdio-dask-2023.11.json, both of
+    implementation `reference-stdio`. Raises ValueError when nothing but the profile is left.
+    """
+    stem = report_path.stem
+    if report_path.name.endswith(".json"):
+        stem = report_path.name.removesuffix(".json")
+    for separator in _PROFILE_SEPARATORS:
+        if stem.endswith(separator + profile):
+            stem = stem.removesuffix(separator + profile)
+            break
+    if not stem or stem == profile:
+        msg = (
+            f"{report_path}: its name is only its profile's; name the report after the "
+            "implementation, e.g. --json-report reports/my-impl-{profile}.json"
+        )
+        raise ValueError(msg)
+    return stem
+
+
+def _results_file(folder: Path, implementation: str, profile: str) -> Path:
+    return folder / f"{implementation}.{profile}.json"
+
+
 def record_results(
     reports: Sequence[Path], folder: Path, *, repo: Path | None = None
 ) -> list[tuple[Path, bool]]:
-    """Write the results of each report to `folder`/<report name>.json.
+    """Write the results of each report to `folder`/<implementation>.<profile>.json.
 
-    A file is rewritten only when its results change; the date and commit it carries are
-    those of the run that measured them. Returns each file with whether it changed.
+    The implementation is the report's file name less its profile (`implementation_name`),
+    the profile the one the report's suite names, so that a report of each profile is
+    recorded under its own. A file is rewritten only when its results change; the date and
+    commit it carries are those of the run that measured them. A file of the layout before
+    profiles (`<implementation>.json`) holding the same profile is replaced. Returns each
+    file with whether it changed. Raises ValueError for an unusable report, or two reports
+    of the same implementation and profile.
     """
-    written: list[tuple[Path, bool]] = []
+    planned: dict[Path, tuple[Path, dict[str, Any], dict[str, Any]]] = {}
     for report_path in reports:
         report = json.loads(report_path.read_text(encoding="utf-8"))
         try:
@@ -176,37 +245,96 @@ def record_results(
         except ValueError as exc:
             msg = f"{report_path}: {exc}"
             raise ValueError(msg) from None
-        target = folder / f"{report_path.stem}.json"
+        profile = results["profile"]
+        target = _results_file(folder, implementation_name(report_path, profile), profile)
+        if target in planned:
+            msg = (
+                f"{planned[target][0]} and {report_path} both hold the results of "
+                f"{target.name.removesuffix('.json')}; record one of them"
+            )
+            raise ValueError(msg)
+        planned[target] = (report_path, report, results)
+    written: list[tuple[Path, bool]] = []
+    for target, (_, report, results) in planned.items():
+        legacy = _legacy_file(folder, target, results["profile"])
         old: dict[str, Any] | None = None
         if target.is_file():
             old = json.loads(target.read_text(encoding="utf-8"))
-        if old is not None and {k: v for k, v in old.items() if k != "measured"} == results:
+        unchanged = old is not None and {k: v for k, v in old.items() if k != "measured"} == results
+        if unchanged and legacy is None:
             written.append((target, False))
             continue
         folder.mkdir(parents=True, exist_ok=True)
-        results["measured"] = _measured(report, repo or folder)
+        results["measured"] = (old or {}).get("measured") if unchanged else None
+        if results["measured"] is None:
+            results["measured"] = _measured(report, repo or folder)
         target.write_text(_dumps(results), encoding="utf-8", newline="\n")
+        if legacy is not None:
+            legacy.unlink()
         written.append((target, True))
     return written
 
 
+def _legacy_file(folder: Path, target: Path, profile: str) -> Path | None:
+    """The file of the layout before profiles that `target` replaces, if there is one."""
+    implementation = target.name.removesuffix(f".{profile}.json")
+    legacy = folder / f"{implementation}.json"
+    if not legacy.is_file():
+        return None
+    try:
+        results = json.loads(legacy.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    if not isinstance(results, dict) or results.get("format") != RESULTS_FORMAT:
+        return None
+    return legacy if str(results.get("profile") or PROFILE) == profile else None
+
+
 def load_results(folder: Path) -> list[tuple[str, dict[str, Any]]]:
-    """Every results file in `folder`, by name; a file of another format fails loudly."""
+    """Every results file in `folder`: (implementation, results), sorted by file name.
+
+    A file is `<implementation>.<profile>.json`, its profile the one its results name; a file
+    of the layout before profiles, `<implementation>.json`, is read too. A file of another
+    format, a name that disagrees with the profile inside, or two files of one implementation
+    and profile fail loudly.
+    """
     found: list[tuple[str, dict[str, Any]]] = []
+    seen: dict[tuple[str, str], Path] = {}
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         results = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(results, dict) or results.get("format") != RESULTS_FORMAT:
             msg = f"{path} is not a results file ({RESULTS_FORMAT}) of `daskwire spec results`"
             raise ValueError(msg)
-        found.append((path.stem, results))
+        profile = results.setdefault("profile", PROFILE)
+        name = path.name.removesuffix(".json")
+        implementation = name.removesuffix(f".{profile}")
+        if implementation == name and any(name.endswith(f".{p}") for p in PROFILES):
+            msg = f"{path} holds results of profile {profile}, not of the one its name says"
+            raise ValueError(msg)
+        key = (implementation, str(profile))
+        if key in seen:
+            msg = (
+                f"{seen[key]} and {path} both hold results of {implementation} for profile "
+                f"{profile}; remove the older one"
+            )
+            raise ValueError(msg)
+        seen[key] = path
+        found.append((implementation, results))
     return found
 
 
 def stale_reasons(results: Mapping[str, Any], suite: SuiteState | None) -> list[str]:
-    """Why recorded results do not describe the vector suite `suite`; empty when they do."""
+    """Why recorded results do not describe the vector suite `suite`; empty when they do.
+
+    `suite` is the suite of the profile the results were measured on; another profile's is
+    a reason too.
+    """
     if suite is None:
         return ["there is no vector suite to compare them with"]
     reasons: list[str] = []
+    profile = str(results.get("profile") or PROFILE)
+    if profile != suite.profile:
+        reasons.append(f"measured on profile {profile}, not {suite.profile}")
     recorded = results.get("suite", {})
     if recorded.get("fingerprint") != suite.fingerprint:
         reasons.append(
@@ -242,17 +370,35 @@ def _outcome_cell(counts: Mapping[str, int]) -> str:
     return f"{counts.get('passed', 0)}/{total}" + (f" ({', '.join(others)})" if others else "")
 
 
+def _the_suites(
+    suites: Mapping[str, SuiteState | None] | SuiteState | None,
+) -> Mapping[str, SuiteState | None]:
+    """Suites by profile. One suite, or None, is the call of before profiles: that suite
+    stands for its profile (None for placeholder-v1), and the kit's vectors for the rest."""
+    if suites is None or isinstance(suites, SuiteState):
+        every = profile_suites()
+        every[suites.profile if suites else PROFILE] = suites
+        return every
+    return suites
+
+
 def implementations_page(
     results: Sequence[tuple[str, Mapping[str, Any]]],
-    suite: SuiteState | None,
+    suites: Mapping[str, SuiteState | None] | SuiteState | None,
     *,
     vector_pages: bool = True,
 ) -> str:
     """The page: per profile, a summary row and a per-area matrix of each implementation.
 
-    Results that do not match `suite` say so in a warning. With `vector_pages`, each area
-    links to its page of vectors.
+    `results` are (implementation, results) pairs, as `load_results` gives them; `suites`
+    maps each profile to its vector suite (`profile_suites`), and its order is the page's.
+    A profile gets a section when it has a suite or results; results of a profile `suites`
+    does not name come last. Results that do not match their profile's suite say so in a
+    warning, and an implementation recorded for other profiles only is named in each section
+    it is missing from. With `vector_pages`, the areas of `VECTOR_PAGES_PROFILE` link to
+    their pages of vectors.
     """
+    by_profile = _the_suites(suites)
     lines = [
         "---",
         "hide: [toc]",  # the tables need the width
@@ -260,8 +406,9 @@ def implementations_page(
         "",
         "# Implementations",
         "",
-        "The implementations of the kit, checked against the golden vectors. The numbers come",
-        "from `daskwire check --json-report` runs, recorded in `spec/implementations/` by",
+        "The implementations of the kit, checked against the golden vectors of each profile.",
+        "The numbers come from `daskwire check --json-report` runs, recorded in",
+        "`spec/implementations/` (one file per implementation and profile) by",
         "`daskwire spec results`; the project's test command (`bash scripts/test.sh`) measures",
         "them again on every run and fails when they differ from the recorded ones. Each row",
         "gives the date and commit of the run that recorded it. Nothing on this page is",
@@ -279,11 +426,21 @@ def implementations_page(
             "",
         ]
         return "\n".join(lines)
-    profiles: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+    recorded: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
     for name, result in results:
-        profiles.setdefault(str(result.get("profile", "?")), []).append((name, result))
-    for profile, entries in sorted(profiles.items()):
-        lines += _profile_section(profile, entries, suite, vector_pages=vector_pages)
+        recorded.setdefault(str(result.get("profile") or PROFILE), []).append((name, result))
+    every_name = list(dict.fromkeys(name for name, _ in results))
+    known = [p for p in by_profile if by_profile[p] is not None or p in recorded]
+    for profile in [*known, *sorted(p for p in recorded if p not in by_profile)]:
+        entries = recorded.get(profile, [])
+        missing = [n for n in every_name if n not in {name for name, _ in entries}]
+        lines += _profile_section(
+            profile,
+            entries,
+            by_profile.get(profile),
+            missing=missing,
+            vector_pages=vector_pages and profile == VECTOR_PAGES_PROFILE,
+        )
     return "\n".join(lines)
 
 
@@ -292,9 +449,33 @@ def _profile_section(
     entries: Sequence[tuple[str, Mapping[str, Any]]],
     suite: SuiteState | None,
     *,
+    missing: Sequence[str],
     vector_pages: bool,
 ) -> list[str]:
     lines = [f"## Profile `{profile}`", ""]
+    if suite is None:
+        lines += [f"This kit has no vector suite for `{profile}`.", ""]
+    else:
+        files = len(suite.areas)
+        lines += [
+            (
+                f"Vector suite {suite.version}: {suite.vectors} vectors in {files} "
+                f"file{'s' if files != 1 else ''} (`vectors/{profile}/`)."
+            ),
+            "",
+        ]
+    if missing:
+        listed = ", ".join(f"`{_cell(name)}`" for name in missing)
+        verb = "does" if len(missing) == 1 else "do"
+        lines += [
+            (
+                f"{listed} {verb} not implement `{profile}`: no results are recorded for it "
+                "(`daskwire check` runs every profile a testee declares)."
+            ),
+            "",
+        ]
+    if not entries:
+        return lines
     stale = {name: stale_reasons(result, suite) for name, result in entries}
     if any(stale.values()):
         lines += [

@@ -238,7 +238,7 @@ def _find(vectors: list[Vector], vector_id: str, root: Path) -> Vector:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from daskwire_conformance.common.suite import load_suite
+    from daskwire_conformance.common.suite import load_suite, suite_profile
     from daskwire_conformance.vectors.show import render_text, show_document
 
     suites = _suites(args)
@@ -250,8 +250,8 @@ def _show(args: argparse.Namespace) -> int:
         names = ", ".join(name for name, _ in suites)
         msg = f"vector {args.id!r} is in more than one suite ({names}); pick one with --profile"
         raise UsageError(msg)
-    ((_, vector),) = found
-    doc = show_document(vector)
+    ((root, vector),) = found
+    doc = show_document(vector, suite_profile(root))
     if args.json:
         print(json.dumps(doc, indent=1, ensure_ascii=False))
     else:

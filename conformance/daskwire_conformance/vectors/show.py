@@ -7,6 +7,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from daskwire import PROFILE
+
 from daskwire_conformance.common.hexdump import annotate, annotate_wire
 from daskwire_conformance.common.suite import Vector
 
@@ -86,36 +88,40 @@ def _digest(node: Any) -> bool:
     return isinstance(node, Mapping) and "sha256" in node
 
 
-def _dumps(vector: Vector) -> list[dict[str, str]]:
-    """Titled annotated hex dumps of the bytes a vector is about."""
+def _dumps(vector: Vector, profile: str) -> list[dict[str, str]]:
+    """Titled annotated hex dumps of the bytes a vector of `profile`'s suite is about."""
     kind = vector.kind
     if kind in ("decode", "reject-decode"):
-        text = annotate(_frames(vector.input["frames"]), limits=vector.limits)
+        text = annotate(_frames(vector.input["frames"]), limits=vector.limits, profile=profile)
         return [{"title": "input frames", "text": text}]
     if kind in ("unpack", "reject-unpack"):
         wire = _frames([vector.input["wire"]])[0]
-        return [{"title": "input wire bytes", "text": annotate_wire(wire, limits=vector.limits)}]
+        text = annotate_wire(wire, limits=vector.limits, profile=profile)
+        return [{"title": "input wire bytes", "text": text}]
     if kind == "stream":
         chunks = _frames(vector.input["chunks"])
         sizes = ", ".join(str(len(c)) for c in chunks[:CHUNK_SIZES])
         more = ", ..." if len(chunks) > CHUNK_SIZES else ""
         title = f"input stream, in {len(chunks)} chunks of {sizes}{more} bytes"
-        text = annotate_wire(b"".join(chunks), stream=True, limits=vector.limits)
+        text = annotate_wire(b"".join(chunks), stream=True, limits=vector.limits, profile=profile)
         return [{"title": title, "text": text}]
     if kind == "encode":
         expected_wire = vector.expected.get("wire")
         if expected_wire is not None and not _digest(expected_wire):
-            text = annotate_wire(_frames([expected_wire])[0])
+            text = annotate_wire(_frames([expected_wire])[0], profile=profile)
             return [{"title": "expected output, as wire bytes", "text": text}]
         frames = vector.expected.get("frames") or []
         if not any(_digest(f) for f in frames):
-            return [{"title": "expected output frames", "text": annotate(_frames(frames))}]
+            text = annotate(_frames(frames), profile=profile)
+            return [{"title": "expected output frames", "text": text}]
         return [{"title": "expected output", "text": "(stored as sha256 digests: no bytes)"}]
     return []  # reject-encode: the input is a message, there are no bytes
 
 
-def show_document(vector: Vector) -> dict[str, Any]:
+def show_document(vector: Vector, profile: str = PROFILE) -> dict[str, Any]:
     """Everything about one vector, as the JSON that `daskwire vectors show --json` prints.
+
+    `profile` names the suite the vector is in; its bytes are annotated as that profile's.
 
     `requests` hold each request as the runner sends it in `daskwire check --run ID` to a
     harness protocol 1 testee: `start` is seq 1 and the vector's requests follow, each sent
@@ -137,7 +143,7 @@ def show_document(vector: Vector) -> dict[str, Any]:
         "file": vector.file,
         "input": dict(vector.input),
         "expected": dict(vector.expected),
-        "dumps": _dumps(vector),
+        "dumps": _dumps(vector, profile),
         "requests": requests,
     }
 

@@ -6,8 +6,8 @@ from typing import Final
 
 from daskwire.limits import DEFAULT_LIMITS, Limits
 from daskwire.model import Buffer
-from daskwire.wire import FrameCountRule
 from daskwire.wire import FrameReader as _FrameReader
+from daskwire.wire import Framing
 from daskwire.wire import unpack as _unpack
 
 from .constants import MIN_FRAMES
@@ -15,7 +15,7 @@ from .constants import MIN_FRAMES
 __all__ = ["FRAME_COUNT", "FrameReader", "unpack"]
 
 #: Frame 0 and frame 1 at least, or `too-few-frames` (WF-2).
-FRAME_COUNT: Final = FrameCountRule(minimum=MIN_FRAMES, requirement="WF-2")
+FRAME_COUNT: Final = Framing(minimum=MIN_FRAMES, requirement="WF-2")
 
 
 def unpack(data: Buffer, *, limits: Limits = DEFAULT_LIMITS) -> list[memoryview]:

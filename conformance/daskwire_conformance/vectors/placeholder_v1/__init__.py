@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
+import struct
 from typing import Final
 
+from daskwire import get_profile
+
+from daskwire_conformance.vectors.generate.builder import Builder
+from daskwire_conformance.vectors.generate.kit import ProfileKit
 from daskwire_conformance.vectors.generate.outcome import BuiltSuite
 from daskwire_conformance.vectors.generate.sources import CaseError, Sources
 
-from .build import Builder
 from .derive import derive
+from .mutations import apply_frame_ops, apply_wire_ops, pack_wire
+from .oracle import consumed_form
 
-__all__ = ["PROFILE", "build"]
+__all__ = ["KIT", "PROFILE", "build"]
 
 #: The profile whose cases this package builds (the case sources' `profile`).
 PROFILE: Final = "placeholder-v1"
 
 
+def _prelude_size(count: int) -> int:
+    """The u64 frame count and one u64 length per frame (WF-1)."""
+    return struct.calcsize(f"<{count + 1}Q")
+
+
+#: What the shared builder needs from this profile.
+KIT: Final = ProfileKit(
+    profile=get_profile(PROFILE),
+    pack_wire=pack_wire,
+    prelude_size=_prelude_size,
+    frame_ops=apply_frame_ops,
+    wire_ops=apply_wire_ops,
+    consumed_form=consumed_form,
+)
+
+
 def build(sources: Sources, levels: dict[str, str]) -> BuiltSuite:
     """Every vector of the cases and derivation rules, checked against the reference codec."""
-    builder = Builder(sources.cases, levels)
+    builder = Builder(sources.cases, levels, KIT)
     builder.build_cases()
     for rule in sources.rules:
         for spec in derive(rule, builder):

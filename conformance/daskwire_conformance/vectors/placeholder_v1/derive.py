@@ -12,10 +12,10 @@ from daskwire import Float32
 from daskwire.limits import DEFAULT_LIMITS
 from daskwire.notation import frame_to_notation, to_notation
 
+from daskwire_conformance.vectors.generate.builder import MODES, Builder, Spec
 from daskwire_conformance.vectors.generate.mpk import edit, pack, unpack_payload
 from daskwire_conformance.vectors.generate.sources import CaseError, DeriveRule
 
-from .build import MODES, Builder, Spec
 from .mutations import U64_MAX, edit_payload, plain_payload, small_header_codec
 from .sites import PlaceholderSite, find_placeholders
 

@@ -1,17 +1,22 @@
-"""Mutations of frame lists and wire bytes, done with msgpack and struct only (not daskwire)."""
+"""placeholder-v1's case mutations: its wire form and its payload frame, with msgpack and struct
+only (not daskwire); the operations themselves are the shared ones (generate/mutations.py)."""
 
 from __future__ import annotations
 
 import struct
-import zlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
-import lz4.block
 import msgpack
 
-from daskwire_conformance.vectors.generate.mpk import DELETE, edit, pack, unpack_payload
-from daskwire_conformance.vectors.generate.sources import CaseError, build_frame, notation_value
+from daskwire_conformance.vectors.generate import mutations
+from daskwire_conformance.vectors.generate.mpk import pack, unpack_payload
+from daskwire_conformance.vectors.generate.mutations import (
+    U64_MAX,
+    compress_frame,
+    decompress_frame,
+    parse_prelude,
+)
 
 __all__ = [
     "U64_MAX",
@@ -25,21 +30,11 @@ __all__ = [
     "small_header_codec",
 ]
 
-#: The largest u64; a prelude field set to "-1".
-U64_MAX: Final = 2**64 - 1
-
 
 def pack_wire(frames: Sequence[bytes]) -> bytes:
     """The wire form of a frame list (spec/framing.md, WF-1), written independently of daskwire."""
     prelude = struct.pack(f"<{len(frames) + 1}Q", len(frames), *(len(f) for f in frames))
     return prelude + b"".join(frames)
-
-
-def parse_prelude(wire: bytes) -> tuple[int, list[int]]:
-    """Read N and the N lengths of a well-formed prelude."""
-    (n,) = struct.unpack_from("<Q", wire, 0)
-    lengths = list(struct.unpack_from(f"<{n}Q", wire, 8))
-    return n, lengths
 
 
 def small_header_codec(frame0: bytes) -> str | None:
@@ -49,31 +44,6 @@ def small_header_codec(frame0: bytes) -> str | None:
     header = msgpack.unpackb(frame0, raw=False)
     codec = header.get("compression")
     return codec if isinstance(codec, str) else None
-
-
-def decompress_frame(codec: str | None, data: bytes) -> bytes:
-    """Decompress one frame with python-lz4 or zlib, independently of the reference."""
-    if codec is None:
-        return data
-    if codec == "lz4":
-        out: bytes = lz4.block.decompress(data)
-        return out
-    if codec == "zlib":
-        return zlib.decompress(data)
-    msg = f"cannot edit a payload compressed with {codec!r}"
-    raise CaseError(msg)
-
-
-def _compress(codec: str | None, data: bytes) -> bytes:
-    if codec is None:
-        return data
-    if codec == "lz4":
-        out: bytes = lz4.block.compress(data, store_size=True)
-        return out
-    if codec == "zlib":
-        return zlib.compress(data)
-    msg = f"cannot edit a payload compressed with {codec!r}"
-    raise CaseError(msg)
 
 
 def plain_payload(frames: Sequence[bytes]) -> bytes:
@@ -87,112 +57,15 @@ def edit_payload(frames: Sequence[bytes], fn: Callable[[Any], Any]) -> list[byte
     value = unpack_payload(decompress_frame(codec, frames[1]))
     new = fn(value)
     out = list(frames)
-    out[1] = _compress(codec, pack(new))
+    out[1] = compress_frame(codec, pack(new))
     return out
-
-
-def _path(node: Any) -> list[Any]:
-    if not isinstance(node, list):
-        msg = f"a path is a list of keys and indices, not {node!r:.60}"
-        raise CaseError(msg)
-    return node
-
-
-def _insert(mapping: Any, key: Any, value: Any, at: int | None) -> dict[Any, Any]:
-    if not isinstance(mapping, Mapping):
-        msg = "'add' needs a path to a map"
-        raise CaseError(msg)
-    items = list(mapping.items())
-    items.insert(len(items) if at is None else at, (key, value))
-    return dict(items)
-
-
-def _rename(mapping: Any, old: Any, new: Any) -> dict[Any, Any]:
-    return {(new if k == old and type(k) is type(old) else k): v for k, v in mapping.items()}
 
 
 def apply_frame_ops(frames: Sequence[bytes], ops: Sequence[Mapping[str, Any]]) -> list[bytes]:
-    """Apply case mutations to a frame list (the suite README lists the operations)."""
-    out = list(frames)
-    for op in ops:
-        out = _frame_op(out, op)
-    return out
-
-
-def _frame_op(frames: list[bytes], op: Mapping[str, Any]) -> list[bytes]:
-    if "set" in op:
-        path = _path(op["set"])
-        value = notation_value(op["value"])
-        return edit_payload(frames, lambda v: edit(v, path, lambda _old: value))
-    if "delete" in op:
-        path = _path(op["delete"])
-        return edit_payload(frames, lambda v: edit(v, path, lambda _old: DELETE))
-    if "rename" in op:
-        path = _path(op["rename"])
-        new_key = notation_value(op["to"])
-        return edit_payload(
-            frames, lambda v: edit(v, path[:-1], lambda m: _rename(m, path[-1], new_key))
-        )
-    if "add" in op:
-        path = _path(op["add"])
-        key = notation_value(op["key"])
-        value = notation_value(op["value"])
-        at = op.get("at")
-        return edit_payload(frames, lambda v: edit(v, path, lambda m: _insert(m, key, value, at)))
-    if "frame" in op:
-        index = int(op["frame"])
-        frames = list(frames)
-        frames[index] = build_frame(op["to"])
-        return frames
-    if "append_frames" in op:
-        return [*frames, *(build_frame(f) for f in op["append_frames"])]
-    if "keep_frames" in op:
-        return frames[: int(op["keep_frames"])]
-    if "drop_frame" in op:
-        frames = list(frames)
-        del frames[int(op["drop_frame"])]
-        return frames
-    if "lz4_size" in op:
-        spec = op["lz4_size"]
-        index = int(spec["frame"])
-        frames = list(frames)
-        frames[index] = struct.pack("<I", int(spec["value"])) + frames[index][4:]
-        return frames
-    if "cut" in op:
-        spec = op["cut"]
-        index = int(spec["frame"])
-        frames = list(frames)
-        frames[index] = frames[index][: len(frames[index]) - int(spec["drop"])]
-        return frames
-    if "append_bytes" in op:
-        spec = op["append_bytes"]
-        index = int(spec["frame"])
-        frames = list(frames)
-        frames[index] = frames[index] + build_frame(spec["hex"])
-        return frames
-    msg = f"unknown frame mutation {dict(op)!r:.80}"
-    raise CaseError(msg)
+    """Apply case mutations to a frame list; payload edits change frame 1."""
+    return mutations.apply_frame_ops(frames, ops, edit_payload)
 
 
 def apply_wire_ops(wire: bytes, ops: Sequence[Mapping[str, Any]]) -> bytes:
-    """Apply case mutations to wire bytes: count, length, append, keep, big_endian."""
-    out = wire
-    for op in ops:
-        if "count" in op:
-            out = struct.pack("<Q", int(op["count"])) + out[8:]
-        elif "length" in op:
-            index, value = op["length"]
-            at = 8 + 8 * int(index)
-            out = out[:at] + struct.pack("<Q", int(value)) + out[at + 8 :]
-        elif "append" in op:
-            out = out + build_frame(op["append"])
-        elif "keep" in op:
-            out = out[: int(op["keep"])]
-        elif "big_endian" in op:
-            n, lengths = parse_prelude(out)
-            size = 8 * (n + 1)
-            out = struct.pack(f">{n + 1}Q", n, *lengths) + out[size:]
-        else:
-            msg = f"unknown wire mutation {dict(op)!r:.80}"
-            raise CaseError(msg)
-    return out
+    """Apply case mutations to wire bytes (no read hint in this profile)."""
+    return mutations.apply_wire_ops(wire, ops)
