@@ -242,3 +242,126 @@ def test_dask_encoders_are_judged_by_the_profiles_reference(change: Any, passes:
         assert set(outcomes.values()) == {"passed"}, outcomes
     else:
         assert "failed" in set(outcomes.values())
+
+
+def _append_unclaimed_frame(frames: list[bytes]) -> list[bytes]:
+    """A broken encoder: one frame more than the markers claim (DM-10, DT-2)."""
+    return [*frames, b"\xff"]
+
+
+@pytest.mark.parametrize("change", [_append_unclaimed_frame], ids=["one-frame-too-many"])
+def test_dask_encoders_write_no_frame_the_markers_do_not_claim(change: Any) -> None:
+    """A decoder accepts unclaimed frames (DM-10), so the judge checks an encoder's frames
+    against its markers itself: every vector fails."""
+    from daskwire_conformance.runner.judge import Capabilities, judge_vector
+
+    channel = InProcessChannel(_NotCanonical(change))
+    caps, send = profile_session(channel, channel.start(), "dask-2023.11")
+    judged = Capabilities.of(caps, "dask-2023.11")
+    results = [judge_vector(v, judged, send) for v in _dask_encode_vectors()]
+    assert {r.outcome for r in results} == {"failed"}
+    assert all("DM-10" in r.reason for r in results)
+
+
+def test_dask_marker_order_is_checked() -> None:
+    """DM-11: frames assigned in pre-order; another order decodes to the same message, and
+    still fails."""
+    from daskwire_conformance.runner.judge import _marker_order_problem
+
+    first = b"\x82\xa1a\x81\xae__Serialized__\x01\xa1b\x81\xae__Serialized__\x03"
+    swapped = b"\x82\xa1a\x81\xae__Serialized__\x03\xa1b\x81\xae__Serialized__\x01"
+    sub = b"\x81\xaenum-sub-frames\x01"
+    assert _marker_order_problem([first, sub, b"x", sub, b"y"]) is None
+    assert "DM-11" in str(_marker_order_problem([swapped, sub, b"y", sub, b"x"]))
+    assert "DM-10" in str(_marker_order_problem([first, sub, b"x", sub, b"y", b"z"]))
+    assert "DT-2" in str(_marker_order_problem([b"\x80", b"z"]))
+    assert _marker_order_problem([b"\x80"]) is None
+
+
+class _ShortHint(ReferenceTestee):
+    """A packer of dask-2023.11 that writes the shortest legal read hint: the prelude only."""
+
+    def pack(self, frames: list[bytes]) -> bytes:
+        import struct
+
+        if self.profile != "dask-2023.11":
+            return super().pack(frames)
+        return struct.pack(
+            f"<{len(frames) + 2}Q", 8 * (len(frames) + 1), len(frames), *map(len, frames)
+        ) + b"".join(frames)
+
+
+def test_a_packer_may_write_any_legal_read_hint() -> None:
+    """DT-6 is a SHOULD: packed bytes with another legal hint pass (DT-3), a bad hint fails."""
+    from daskwire_conformance.common.data import vectors_dir
+    from daskwire_conformance.common.suite import load_suite
+    from daskwire_conformance.runner.judge import Capabilities, judge_vector
+
+    channel = InProcessChannel(_ShortHint())
+    caps, send = profile_session(channel, channel.start(), "dask-2023.11")
+    judged = Capabilities.of(caps, "dask-2023.11")
+    assert judged.pack
+    unpacks = [v for v in load_suite(vectors_dir("dask-2023.11")) if v.kind == "unpack"]
+    assert {judge_vector(v, judged, send).outcome for v in unpacks} == {"passed"}
+
+    class _BadHint(_ShortHint):
+        def pack(self, frames: list[bytes]) -> bytes:
+            return b"\x01" + super().pack(frames)[1:]  # a hint inside the prelude
+
+    channel = InProcessChannel(_BadHint())
+    caps, send = profile_session(channel, channel.start(), "dask-2023.11")
+    outcomes = {judge_vector(v, judged, send).outcome for v in unpacks}
+    assert outcomes == {"failed"}
+
+
+def test_serve_of_a_profile_other_than_placeholder_v1_refuses_protocol_1() -> None:
+    """Protocol 1 means placeholder-v1: a reference serving dask-2023.11 only cannot take it."""
+    testee = ReferenceTestee()
+    testee.only = ("dask-2023.11",)
+    v1 = testee.handle({"seq": 1, "cmd": "start", "protocol": 1})
+    assert v1["outcome"] == "errored"
+    v2 = testee.handle({"seq": 1, "cmd": "start", "protocol": 1, "protocols": [1, 2]})
+    assert list(v2["result"]["profiles"]) == ["dask-2023.11"]
+
+
+# --- `daskwire check` over several profiles: {profile} paths, selections, exit codes ---------
+
+CLI_CASES = [
+    # a report path that, made concrete, is the baseline the run reads
+    (
+        [
+            "--profile",
+            "dask-2023.11",
+            "--baseline",
+            "b-{profile}.txt",
+            "--json-report",
+            "b-dask-2023.11.txt",
+        ],
+        2,
+        "the same file as --baseline",
+    ),
+    # one baseline for two profiles
+    (["--baseline", "b.txt"], 2, "put {profile} in the path of --baseline"),
+    # two reports, one concrete path
+    (["--json-report", "r-{profile}.json", "--junit-xml", "r-{profile}.json"], 2, "same file"),
+    # a selection only one suite has: the other is not run, the run passes
+    (["--run", "decode/batch/*"], 0, "no vectors of placeholder-v1 selected"),
+    # a selection no suite has
+    (["--run", "no/such/*"], 2, "no vectors selected in any profile's suite"),
+]
+
+
+@pytest.mark.parametrize(("argv", "code", "text"), CLI_CASES)
+def test_check_over_several_profiles(
+    argv: list[str], code: int, text: str, tmp_path: Any, monkeypatch: Any, capsys: Any
+) -> None:
+    from daskwire_conformance.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "b.txt").write_text("", encoding="utf-8")
+    (tmp_path / "b-dask-2023.11.txt").write_text("", encoding="utf-8")
+    assert main(["check", *argv]) == code
+    out = capsys.readouterr()
+    assert text in out.out + out.err
+    # nothing overwrote a baseline
+    assert (tmp_path / "b-dask-2023.11.txt").read_text(encoding="utf-8") == ""

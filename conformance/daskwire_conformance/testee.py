@@ -187,6 +187,12 @@ class ReferenceTestee:
             offered = request.get("protocols") or [request.get("protocol")]
             self._protocol = PROFILES_PROTOCOL if PROFILES_PROTOCOL in offered else PROTOCOL_VERSION
             if self._protocol == PROTOCOL_VERSION:
+                from daskwire import PROFILE
+
+                if self.only is not None and PROFILE not in self.only:
+                    # version 1 means placeholder-v1, which this testee does not implement
+                    msg = f"this testee implements {', '.join(self.only)}: that needs protocol 2"
+                    raise ValueError(msg)
                 return {
                     "protocol": PROTOCOL_VERSION,
                     "implementation": self.implementation(),

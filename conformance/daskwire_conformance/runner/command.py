@@ -349,28 +349,60 @@ def run_check(args: argparse.Namespace) -> int:
     )
     if args.vectors is not None or args.profile is not None:
         root = args.vectors or vectors_dir(args.profile)
-        return _check_suite(args, target, root, options, validate)
+        from daskwire_conformance.common.suite import VectorFileError, suite_profile
+
+        try:
+            profile = args.profile or suite_profile(root)
+        except VectorFileError as exc:
+            return _usage(str(exc))
+        problem = _profile_paths_problem(outputs, inputs, [profile])
+        if problem is not None:
+            return _usage(problem)
+        code = _check_suite(args, target, root, options, validate)
+        if code is None:
+            return _usage(f"no vectors selected in {root}; check --run/--skip")
+        return code
     # A testee that cannot start, or implements none of the kit's profiles, is checked as a
     # placeholder-v1 testee: that run then reports the harness error, in every report.
     profiles = _declared(target, options, validate) or [PROFILE]
     if len(profiles) > 1:
-        clash = [
-            flag for flag, path in outputs if path is not None and "{profile}" not in str(path)
-        ]
+        given = [*outputs, ("--baseline", args.baseline)]
+        clash = [f for f, path in given if path is not None and "{profile}" not in str(path)]
         if clash:
             return _usage(
                 f"the testee implements {len(profiles)} profiles ({', '.join(profiles)}): give "
-                f"--profile NAME, or put {{profile}} in the path of {', '.join(clash)}"
+                f"--profile NAME, or put {{profile}} in the path of "
+                f"{', '.join(dict.fromkeys(clash))}"
             )
+    problem = _profile_paths_problem(outputs, inputs, profiles)
+    if problem is not None:
+        return _usage(problem)
     codes = []
     for profile in profiles:
         if len(profiles) > 1:
             print(f"== profile {profile}")
         code = _check_suite(args, target, vectors_dir(profile), options, validate)
+        if code is None:
+            print(f"no vectors of {profile} selected (--run/--skip): not run")
+            continue
         codes.append(code)
         if code in (EXIT_USAGE, EXIT_INCOMPLETE):
             break
+    if not codes:
+        return _usage("no vectors selected in any profile's suite; check --run/--skip")
     return _worst(codes)
+
+
+def _profile_paths_problem(
+    outputs: Sequence[tuple[str, Path | None]],
+    inputs: Sequence[tuple[str, Path | None]],
+    profiles: Sequence[str],
+) -> str | None:
+    """Why the report and baseline paths, with `{profile}` made each profile's name, cannot
+    be written (two the same file, a report over the baseline it reads), or None."""
+    concrete = [(flag, _for_profile(path, p)) for p in profiles for flag, path in outputs]
+    read = [(flag, _for_profile(path, p)) for p in profiles for flag, path in inputs]
+    return _output_problems(concrete, inputs=read)
 
 
 #: Exit codes from best to worst, for a run of several profiles.
@@ -406,8 +438,9 @@ def _check_suite(
     root: Path,
     options: ChannelOptions,
     validate: Any,
-) -> int:
-    """Run one suite folder against the target, then report it."""
+) -> int | None:
+    """Run one suite folder against the target, then report it; None when --run/--skip
+    select none of its vectors."""
     from daskwire_conformance.common.suite import VectorFileError, load_suite, suite_profile
     from daskwire_conformance.runner.baseline import BaselineError, load_baseline
     from daskwire_conformance.runner.report import ConsoleReporter
@@ -420,7 +453,7 @@ def _check_suite(
     profile = args.profile or suite_profile(root)
     chosen = select(vectors, args.run, args.skip)
     if not chosen:
-        return _usage(f"no vectors selected ({len(vectors)} in {root}; check --run/--skip)")
+        return None
 
     baseline = None
     baseline_path = _for_profile(args.baseline, profile)

@@ -453,9 +453,10 @@ def _encode_fast(message: Any, state: _Encoding) -> bytes | None:
     """Frame 0 packed by msgpack's C packer, or None when the exact walk must decide.
 
     The packer runs with `strict_types`, so every value that is not exactly a msgpack type
-    reaches `default`: tuples become arrays, the model's values become markers (their
-    sub-headers and frames appended, in the packer's pre-order, DM-11), and anything else
-    (a float32, a subclass, another type) ends the attempt. Then what the packer does not
+    reaches `default`: tuples become arrays, offloaded and pickled values become index
+    markers (their sub-headers and frames appended, in the packer's pre-order, DM-11), and
+    anything else (a set or enum value, a float32, a subclass, another type) ends the
+    attempt. Then what the packer does not
     check: a reserved key in a user map (DM-15) shows as more reserved-key tokens than the
     markers made, and nesting past `max_depth` needs more container headers than that. Any
     doubt, and any error, ends the attempt: the exact walk then raises the error it finds.
@@ -471,18 +472,9 @@ def _encode_fast(message: Any, state: _Encoding) -> bytes | None:
             header, frames = state.wire_form(value, None)
         elif kind is Materialized:
             header, frames = state.materialized(value, None)
-        elif kind is SetValue:
-            made[KEY_SET] += 1
-            return state.set_marker(value, 1, None)
-        elif kind is EnumValue:
-            made[KEY_ENUM] += 1
-            return {
-                KEY_ENUM: True,
-                KEY_ENUM_NAME: value.name,
-                KEY_ENUM_MODULE: value.module,
-                KEY_ENUM_CLASS: value.class_name,
-            }
         else:
+            # Sets and enums are hashable, so they may stand in a map key, where `default` is
+            # called too and cannot tell: the walk, which can, writes them (DM-2, DM-14).
             raise _NotVouched
         made[KEY_PICKLED if kind is Pickled else KEY_SERIALIZED] += 1
         return state.index_marker(kind is Pickled, header, frames, None)

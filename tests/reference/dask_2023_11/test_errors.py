@@ -903,6 +903,11 @@ BAD_ENCODES: list[tuple[str, Any, str]] = [
     ),
     # DM-2: map keys outside the profile
     ("frozenset-key", {frozenset(): 1}, "DM-2"),
+    # a set or an enum is hashable, so it can be a Python key, but a marker is no map key
+    ("set-as-a-key", {SetValue((1,)): 1}, "DM-2"),
+    ("enum-as-a-key", {EnumValue("m", "C", "n"): 1}, "DM-2"),
+    ("set-in-a-tuple-key", {"a": {(1, SetValue(())): 2}}, "DM-2"),
+    ("enum-as-a-key-in-a-batch", [{"op": "a"}, {EnumValue("m", "C", "n"): 1}], "DM-2"),
     ("int-key-too-big", {2**64: 1}, "DM-2"),
     ("int-too-big-in-a-tuple-key", {("a", 2**64): 1}, "DM-2"),
     ("object-in-a-tuple-key", {("a", object()): 1}, "DM-2"),
