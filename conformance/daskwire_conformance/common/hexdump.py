@@ -7,6 +7,7 @@ starts with "!!" says what a decoder reports for them: it is the reference's own
 
 from __future__ import annotations
 
+import re
 import struct
 import unicodedata
 import zlib
@@ -970,16 +971,17 @@ def _dask_message(dump: _Dump, data: bytes, start: int, limits: Limits) -> int |
 # --- width -----------------------------------------------------------------------------------
 
 #: The start of a dump row: offset (or blanks), then the row's bytes.
-_ROW_START: Final = 6 + 2 + ROW_BYTES * 3 - 1 + 2
+_ROW_RE: Final = re.compile(rf"^(?:[0-9a-f]{{6}}| {{6}})  [0-9a-f ]{{{ROW_BYTES * 3 - 1}}}  ")
 #: The narrowest a wrapped note gets: a deep note's next lines start further left.
 _NOTE_MIN: Final = 24
 
 
 def fit_width(text: str, width: int) -> str:
-    """A dump with each line longer than `width` wrapped at spaces into lines that fit.
+    """`text` with each line longer than `width` wrapped at spaces into lines that fit.
 
-    A row keeps its offset and bytes, and the rest of its note goes on two columns to the
-    right of where the note starts. A word longer than a whole line is cut.
+    A dump row keeps its offset and bytes, and its note goes on two columns to the right of
+    where it starts; other lines go on under their own indentation. A word longer than a
+    whole line is cut, so that every line fits.
     """
     import textwrap
 
@@ -988,8 +990,8 @@ def fit_width(text: str, width: int) -> str:
         if len(line) <= width:
             out.append(line)
             continue
-        is_row = len(line) > _ROW_START and all(c in "0123456789abcdef " for c in line[:_ROW_START])
-        start = _ROW_START if is_row else 0
+        row = _ROW_RE.match(line)
+        start = row.end() if row else 0
         start += len(line) - start - len(line[start:].lstrip(" "))
         start = max(0, min(start, width - _NOTE_MIN))
         hang = max(0, min(start + 2, width - _NOTE_MIN))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-import textwrap
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -12,7 +10,7 @@ from typing import Any, Final
 
 from daskwire import PROFILE
 
-from daskwire_conformance.common.hexdump import annotate, annotate_wire
+from daskwire_conformance.common.hexdump import annotate, annotate_wire, fit_width
 from daskwire_conformance.common.requirements import (
     Requirement,
     load_requirements,
@@ -43,10 +41,6 @@ _GROUP_ORDER: Final = ("encode", "decode", "wire", "stream", "invalid")
 #: includes next to its table of contents (80 columns fit there).
 PAGE_DUMP_WIDTH: Final = 100
 EXAMPLE_DUMP_WIDTH: Final = 78
-#: The start of a dump row: offset (or blanks), then the row's bytes (common.hexdump).
-_ROW_RE: Final = re.compile(r"^(?:[0-9a-f]{6}| {6})  [0-9a-f ]{23}  ")
-#: The narrowest a wrapped note gets: a deep note's next lines start further left.
-_NOTE_MIN: Final = 24
 
 
 def example_name(vector_id: str) -> str:
@@ -111,35 +105,6 @@ def vector_dump(vector: Vector) -> str:
     if len(text) > _MESSAGE_LINES:
         text = [*text[:_MESSAGE_LINES], f"... {len(text) - _MESSAGE_LINES} more lines"]
     return "message (typed value notation), which has no encoding:\n" + "\n".join(text)
-
-
-def fit_width(text: str, width: int) -> str:
-    """`text` with each line longer than `width` wrapped at spaces into lines that fit.
-
-    A dump row keeps its offset and bytes, and its note goes on two columns to the right of
-    where it starts; other lines go on under their own indentation. A word longer than a
-    whole line is cut, so that every line fits.
-    """
-    out: list[str] = []
-    for line in text.splitlines():
-        if len(line) <= width:
-            out.append(line)
-            continue
-        row = _ROW_RE.match(line)
-        start = row.end() if row else 0
-        start += len(line) - start - len(line[start:].lstrip(" "))
-        start = max(0, min(start, width - _NOTE_MIN))
-        hang = max(0, min(start + 2, width - _NOTE_MIN))
-        wrapped = textwrap.wrap(
-            line[start:].lstrip(" "),
-            width=width,
-            initial_indent=" " * start,
-            subsequent_indent=" " * hang,
-            break_on_hyphens=False,
-        ) or [" " * start]
-        out.append(line[:start] + wrapped[0][start:])
-        out.extend(wrapped[1:])
-    return "\n".join(out)
 
 
 def _wire(frames: Sequence[bytes]) -> bytes:
