@@ -75,5 +75,6 @@ step coverage coverage report --fail-under=95
 step spec daskwire spec build --site-dir "$site_dir"
 step bench-smoke python bench/bench_reference.py --quick
 step bench-dask-smoke python bench/bench_dask.py --quick
+step bench-tap-smoke python bench/bench_tap.py --quick
 step bench-runner-smoke python bench/bench_runner.py --quick --rust "$RUST_BIN"
 echo "All steps passed."

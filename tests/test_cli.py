@@ -78,4 +78,12 @@ def test_a_closed_standard_output_ends_the_command_quietly(
 def test_the_subcommands_are_the_ones_listed() -> None:
     parser = cli.build_parser()
     [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    assert sorted(commands.choices) == ["check", "report", "serve", "spec", "vectors"]
+    assert sorted(commands.choices) == [
+        "check",
+        "inspect",
+        "report",
+        "serve",
+        "spec",
+        "tap",
+        "vectors",
+    ]

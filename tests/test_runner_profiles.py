@@ -266,7 +266,9 @@ def test_dask_encoders_write_no_frame_the_markers_do_not_claim(change: Any) -> N
 def test_dask_marker_order_is_checked() -> None:
     """DM-11: frames assigned in pre-order; another order decodes to the same message, and
     still fails."""
-    from daskwire_conformance.runner.judge import _marker_order_problem
+    from daskwire_conformance.runner.profiles.dask_2023_11 import (
+        marker_order_problem as _marker_order_problem,
+    )
 
     first = b"\x82\xa1a\x81\xae__Serialized__\x01\xa1b\x81\xae__Serialized__\x03"
     swapped = b"\x82\xa1a\x81\xae__Serialized__\x03\xa1b\x81\xae__Serialized__\x01"
@@ -365,3 +367,203 @@ def test_check_over_several_profiles(
     assert text in out.out + out.err
     # nothing overwrote a baseline
     assert (tmp_path / "b-dask-2023.11.txt").read_text(encoding="utf-8") == ""
+
+
+# --- the comm handshake (DK-1 to DK-5): the judge's side ---------------------------------------
+
+#: A real handshake frame 0 of distributed 2026.8.0 proposing lz4 and pickle protocol 5,
+#: transcribed from spec/dask-2023.11/captures/handshake-lz4.c2s.bin.
+_HS_LZ4 = bytes.fromhex(
+    "83ab636f6d7072657373696f6ea36c7a34a6707974686f6e93030b07af7069636b6c652d70726f746f636f6c05"
+)
+_LZ4 = {"compression": "lz4", "pickle-protocol": 5}
+
+#: A handshake a side must not write for the proposal lz4/5 (DK-2, DK-4), and why, each
+#: written out by hand.
+_BAD_OWN = [
+    pytest.param([_HS_LZ4, b"\x80"], "one frame", id="two-frames"),
+    pytest.param([b"\xc1"], "not one msgpack map", id="not-msgpack"),
+    pytest.param([b"\x91\x80"], "not one msgpack map", id="array"),
+    pytest.param(
+        [
+            bytes.fromhex(
+                "83a6707974686f6e93030b07ab636f6d7072657373696f6ea36c7a34af7069636b6c652d70726f746f636f6c05"
+            )
+        ],
+        "keys are",
+        id="python-first",
+    ),
+    pytest.param(
+        [bytes.fromhex("82ab636f6d7072657373696f6ea36c7a34af7069636b6c652d70726f746f636f6c05")],
+        "keys are",
+        id="no-python",
+    ),
+    pytest.param(
+        [_HS_LZ4.replace(bytes.fromhex("a36c7a34"), bytes.fromhex("a47a6c6962"))],
+        "compression",
+        id="other-codec",
+    ),
+    pytest.param([_HS_LZ4[:-1] + b"\x04"], "pickle-protocol", id="other-protocol"),
+    pytest.param([_HS_LZ4[:-1] + b"\xc3"], "pickle-protocol", id="protocol-true"),
+    pytest.param(
+        [_HS_LZ4.replace(bytes.fromhex("93030b07"), bytes.fromhex("92030b"))],
+        "three non-negative",
+        id="python-two-parts",
+    ),
+    pytest.param(
+        [_HS_LZ4.replace(bytes.fromhex("93030b07"), bytes.fromhex("9303ff07"))],
+        "three non-negative",
+        id="python-negative",
+    ),
+]
+
+
+def test_own_handshake_check_passes_the_real_one() -> None:
+    from daskwire_conformance.runner.profiles.dask_2023_11 import own_handshake_problem
+
+    assert own_handshake_problem([_HS_LZ4], _LZ4) is None
+
+
+@pytest.mark.parametrize(("frames", "why"), _BAD_OWN)
+def test_own_handshake_check_refuses(frames: list[bytes], why: str) -> None:
+    from daskwire_conformance.runner.profiles.dask_2023_11 import own_handshake_problem
+
+    problem = own_handshake_problem(frames, _LZ4)
+    assert problem is not None
+    assert why in problem
+
+
+def _handshake_vectors() -> list[Any]:
+    from daskwire_conformance.common.data import vectors_dir
+    from daskwire_conformance.common.suite import load_suite
+
+    vectors = load_suite(vectors_dir("dask-2023.11"))
+    return [v for v in vectors if v.kind in ("handshake", "reject-handshake")]
+
+
+class _Handshaker(ReferenceTestee):
+    """The reference with its handshake reply replaced by `answer(request, reference reply)`."""
+
+    def __init__(self, answer: Any) -> None:
+        super().__init__()
+        self.answer = answer
+
+    def handshake(self, local: Any, frames: list[bytes], *, limits: Any) -> dict[str, Any]:
+        return dict(self.answer(local, super().handshake(local, frames, limits=limits)))
+
+
+def _judge_all(testee: ReferenceTestee) -> list[Any]:
+    from daskwire_conformance.runner.judge import Capabilities, judge_vector
+
+    channel = InProcessChannel(testee)
+    caps, send = profile_session(channel, channel.start(), "dask-2023.11")
+    judged = Capabilities.of(caps, "dask-2023.11")
+    assert "handshake" in judged.optional
+    return [judge_vector(v, judged, send) for v in _handshake_vectors()]
+
+
+def test_reference_passes_the_handshake_vectors() -> None:
+    results = _judge_all(ReferenceTestee())
+    assert len(results) >= 30
+    assert {r.outcome for r in results} == {"passed"}
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        pytest.param(
+            lambda local, reply: {**reply, "agreed": {**reply["agreed"], "pickle-protocol": 5}},
+            "DK-5",
+            id="max-protocol",
+        ),
+        pytest.param(
+            lambda local, reply: {**reply, "agreed": {**reply["agreed"], "pickle-protocol": True}},
+            "DK-5",
+            id="protocol-as-bool",
+        ),
+        pytest.param(
+            lambda local, reply: {**reply, "frames": [_HS_LZ4.hex()]},
+            "its own handshake",
+            id="always-lz4",
+        ),
+        pytest.param(lambda local, reply: {"agreed": reply["agreed"]}, "ok reply", id="no-frames"),
+    ],
+)
+def test_wrong_handshake_replies_fail(answer: Any, why: str) -> None:
+    """A side that agrees wrongly, or writes a handshake not for its own proposal, fails the
+    positive vectors that can show it."""
+    results = [r for r in _judge_all(_Handshaker(answer)) if r.kind == "handshake"]
+    failing = [r for r in results if r.outcome != "passed"]
+    assert failing, "no handshake vector caught it"
+    assert all(why in r.reason for r in failing)
+
+
+def test_handshake_vectors_need_the_capability() -> None:
+    """Without `handshake` declared, the handshake vectors are skipped as optional."""
+    from daskwire_conformance.runner.judge import Capabilities, judge_vector
+
+    caps = Capabilities.of(
+        {"directions": ["wire"], "codecs": ["lz4"], "canonical": False, "limits": True},
+        "dask-2023.11",
+    )
+    results = [judge_vector(v, caps, _never_sent) for v in _handshake_vectors()]
+    assert {(r.outcome, r.optional_skip) for r in results} == {("skipped", True)}
+
+
+def _never_sent(body: Any) -> Any:
+    raise AssertionError(f"sent {body}")
+
+
+class _AlwaysLz4(ReferenceTestee):
+    """A writer that compresses with lz4 whatever its connection agreed (breaks DK-6)."""
+
+    def encode(self, message: Any, *, compression: str | None, **kwargs: Any) -> Any:
+        return super().encode(message, compression="lz4", **kwargs)
+
+
+class _TrustsTheAgreement(ReferenceTestee):
+    """A reader that refuses data frames compressed with a codec the connection did not
+    agree, here any codec at all after agreeing none (breaks DK-7)."""
+
+    agreed: str | None = None
+
+    def handshake(self, local: Any, frames: list[bytes], *, limits: Any) -> dict[str, Any]:
+        result = super().handshake(local, frames, limits=limits)
+        self.agreed = result["agreed"]["compression"]
+        return result
+
+    def decode(self, frames: list[bytes], *, mode: str, limits: Any) -> Any:
+        from daskwire import UnknownCodec
+
+        if self.agreed is None and any(b"\xa3lz4" in f or b"\xa4zlib" in f for f in frames):
+            raise UnknownCodec("not the agreed codec")
+        return super().decode(frames, mode=mode, limits=limits)
+
+
+@pytest.mark.parametrize(
+    ("testee", "caught", "why"),
+    [
+        pytest.param(
+            _AlwaysLz4,
+            {
+                "handshake/next/nothing-agreed",
+                "handshake/next/different-codecs",
+                "handshake/next/zlib-agreed",
+            },
+            "DK-6",
+            id="compresses-whatever-was-agreed",
+        ),
+        pytest.param(
+            _TrustsTheAgreement,
+            {"handshake/next/reads-forwarded-lz4"},
+            "",
+            id="refuses-codecs-not-agreed",
+        ),
+    ],
+)
+def test_next_message_rules_are_checked(testee: Any, caught: set[str], why: str) -> None:
+    """DK-6 and DK-7: what a side writes and reads after the handshake."""
+    results = {r.id: r for r in _judge_all(testee())}
+    failing = {i for i, r in results.items() if r.outcome != "passed"}
+    assert failing == caught
+    assert all(why in results[i].reason for i in caught)

@@ -38,6 +38,7 @@ PREFIX_PAGES = {
     "ER": "errors.md",
     "CC": "conformance.md",
     "DT": "dask-2023.11/tcp.md",
+    "DK": "dask-2023.11/handshake.md",
     "DM": "dask-2023.11/message.md",
     "DS": "dask-2023.11/sub-header.md",
     "DB": "dask-2023.11/batch.md",

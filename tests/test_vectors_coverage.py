@@ -98,6 +98,7 @@ PLACEHOLDER_V1: Final = ProfileCoverage(
     unused_categories={
         "invalid-read-hint": "dask-2023.11 only (DE-1): placeholder-v1 has no read hint",
         "invalid-marker": "dask-2023.11 only (DE-1): placeholder-v1 has placeholders, not markers",
+        "invalid-handshake": "dask-2023.11 only (DE-1): placeholder-v1 has no comm handshake",
     },
 )
 
@@ -110,6 +111,13 @@ DASK_2023_11: Final = ProfileCoverage(
         "DB-1": "an acceptance rule: a top-level array is a batch, a map one message",
         "DC-1": _ENCODER,
         "DC-2": _ENCODER,
+        "DK-1": "a session rule (write one's own handshake, then read the peer's, without "
+        "waiting); handshake vectors check that a side writes its own",
+        "DK-2": "defines what a side writes; a peer's message that is none is DK-3's to reject",
+        "DK-4": "a rule on a side's own handshake; handshake vectors check the one it writes",
+        "DK-5": "how valid handshakes combine; invalid ones are DK-3's to reject",
+        "DK-6": "a rule on what a side writes next; handshake vectors with a message check it",
+        "DK-7": "an acceptance rule: any supported codec is read whatever was agreed",
         "DM-3": "an acceptance rule: every top-level value is a message, a batch or a bare reply",
         "DM-9": "an acceptance rule: markers in any order of their indices are valid input",
         "DM-10": "an acceptance rule (unclaimed frames are valid input) and an encoder rule",

@@ -20,6 +20,8 @@ SUBCOMMAND_MODULES = (
     "daskwire_conformance.vectors.command",
     "daskwire_conformance.runner.command",
     "daskwire_conformance.runner.report_command",
+    "daskwire_conformance.inspect.command",
+    "daskwire_conformance.tap.command",
 )
 
 #: Exit code for a command line the parser rejects.
@@ -45,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != name:
+            # a product that is not installed (the module or its package); any other
+            # missing module is a real error
+            if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
                 raise
             continue
         module.register(subparsers)

@@ -79,7 +79,17 @@ class ReferenceTestee:
         from daskwire import PROFILES
 
         names = PROFILES if self.only is None else [p for p in PROFILES if p in self.only]
-        return {name: self.capabilities() for name in names}
+        return {name: self.capabilities_for(name) for name in names}
+
+    def capabilities_for(self, profile: str) -> dict[str, Any]:
+        """One profile's capabilities: `capabilities()`, and `handshake` for a profile whose
+        connections start with a comm handshake (dask-2023.11)."""
+        from daskwire import get_profile
+
+        caps = self.capabilities()
+        if get_profile(profile).handshake is not None:
+            caps["handshake"] = True
+        return caps
 
     def capabilities(self) -> dict[str, Any]:
         """The `capabilities` object of the start reply: everything the reference does."""
@@ -124,6 +134,31 @@ class ReferenceTestee:
         import daskwire
 
         return daskwire.get_profile(self.profile).unpack(data, limits=limits)
+
+    def handshake(
+        self, local: Mapping[str, Any], frames: list[bytes], *, limits: Any
+    ) -> dict[str, Any]:
+        """One side of a connection that proposes `local`: its own handshake frames and the
+        options it agrees with the peer whose handshake is `frames` (DK-1 to DK-5). The
+        result's `agreed` is in harness form; `_dispatch` encodes a request's `message`
+        with it (DK-6)."""
+        from daskwire import ConnectionOptions, get_profile
+
+        entry = get_profile(self.profile)
+        if entry.handshake is None:
+            msg = f"profile {self.profile} has no comm handshake"
+            raise ValueError(msg)
+        proposal = ConnectionOptions(
+            compression=local["compression"], pickle_protocol=local["pickle-protocol"]
+        )
+        mine, agreed = entry.handshake(proposal, frames, limits)
+        return {
+            "frames": _hex_frames(mine),
+            "agreed": {
+                "compression": agreed.compression,
+                "pickle-protocol": agreed.pickle_protocol,
+            },
+        }
 
     def stream(self, chunks: list[bytes], *, limits: Any) -> list[Any]:
         """Read a byte stream fed in the given chunks; return every complete message's frames.
@@ -230,6 +265,21 @@ class ReferenceTestee:
         if cmd == "stream":
             chunks = [bytes.fromhex(c) for c in request["chunks"]]
             return {"messages": [_hex_frames(m) for m in self.stream(chunks, limits=limits)]}
+        if cmd == "handshake":
+            frames = [bytes.fromhex(f) for f in request["frames"]]
+            result = self.handshake(request["local"], frames, limits=limits)
+            if "message" in request:  # the connection's next message, on the agreed codec
+                encoded = self.encode(
+                    _message_to_encode(request["message"]),
+                    compression=result["agreed"]["compression"],
+                    shard_size=None,
+                )
+                result = {**result, "encoded": _hex_frames(encoded)}
+            if "receive" in request:  # the peer's next message, whatever codec it used
+                frames = [bytes.fromhex(f) for f in request["receive"]]
+                message = self.decode(frames, mode="consuming", limits=limits)
+                result = {**result, "received": to_notation(message)}
+            return result
         if cmd == "stop":
             return {}
         msg = f"unknown command {cmd!r}"

@@ -20,6 +20,7 @@ from .errors import (
     DaskwireError,
     FrameOutOfRange,
     InvalidCompressedData,
+    InvalidHandshake,
     InvalidHeader,
     InvalidMapKey,
     InvalidMarker,
@@ -44,7 +45,7 @@ from .limits import DEFAULT_LIMITS, Limits
 from .model import Buffer, EnumValue, Float32, Materialized, Offloaded, Pickled, SetValue
 from .placeholder_v1 import CONSUMING, FORWARDING, FrameReader, decode, encode, unpack
 from .placeholder_v1.constants import PROFILE
-from .profile import Profile
+from .profile import ConnectionOptions, Profile
 from .registry import PROFILES, UnknownProfileError, get_profile
 from .wire import pack, pack_bytes
 
@@ -58,6 +59,7 @@ __all__ = [
     "SUPPORTED_CODECS",
     "Buffer",
     "Category",
+    "ConnectionOptions",
     "CountMismatch",
     "DaskwireError",
     "EnumValue",
@@ -65,6 +67,7 @@ __all__ = [
     "FrameOutOfRange",
     "FrameReader",
     "InvalidCompressedData",
+    "InvalidHandshake",
     "InvalidHeader",
     "InvalidMapKey",
     "InvalidMarker",

@@ -11,6 +11,7 @@ __all__ = [
     "DaskwireError",
     "FrameOutOfRange",
     "InvalidCompressedData",
+    "InvalidHandshake",
     "InvalidHeader",
     "InvalidMapKey",
     "InvalidMarker",
@@ -84,6 +85,8 @@ class Category(StrEnum):
     #: dask-2023.11: a map with a reserved marker key is not a well-formed marker, or stands
     #: where that marker may not (DM-5, DM-6, DM-12 .. DM-14, DS-9).
     INVALID_MARKER = "invalid-marker"
+    #: dask-2023.11: the first message of a connection is not a comm handshake (DK-3).
+    INVALID_HANDSHAKE = "invalid-handshake"
 
 
 class DaskwireError(ValueError):
@@ -237,6 +240,12 @@ class InvalidMarker(DaskwireError):
     """A map with a reserved marker key is not a well-formed marker, or is misplaced."""
 
     category = Category.INVALID_MARKER
+
+
+class InvalidHandshake(DaskwireError):
+    """The first message of a connection is not a comm handshake."""
+
+    category = Category.INVALID_HANDSHAKE
 
 
 _BY_CATEGORY: dict[Category, type[DaskwireError]] = {

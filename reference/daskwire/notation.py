@@ -17,6 +17,7 @@ __all__ = [
     "from_notation",
     "same",
     "to_notation",
+    "value_kind",
 ]
 
 #: Integers with a magnitude up to this travel as JSON numbers; larger ones as {"int": "..."}.
@@ -335,6 +336,11 @@ def difference(expected: Any, actual: Any, path: str = "$") -> str | None:
 def same(expected: Any, actual: Any) -> bool:
     """True when two message values are equal in the typed model (see `difference`)."""
     return difference(expected, actual) is None
+
+
+def value_kind(value: Any) -> str:
+    """The spec's name of a message value's type: "map", "array", "str", "bin", "nil", ..."""
+    return _kind(value)
 
 
 def _kind(value: Any) -> str:

@@ -18,7 +18,16 @@ from .errors import (
 )
 from .model import Buffer, Float32
 
-__all__ = ["NOT_CONTAINER", "NOT_PLAIN", "PairsHook", "check_key", "parse", "plain_value"]
+__all__ = [
+    "NOT_CONTAINER",
+    "NOT_PLAIN",
+    "PairsHook",
+    "check_key",
+    "parse",
+    "plain_value",
+    "same_bytes",
+    "shallow",
+]
 
 #: What `plain_value` returns for a frame the C parser does not read exactly.
 NOT_PLAIN: Final = object()
@@ -118,16 +127,26 @@ def plain_value(data: Buffer, max_depth: int) -> Any:
             ext_hook=_reject_ext,
             timestamp=1,
         )
-        if _packer().pack(plain) != view:
-            return NOT_PLAIN
+        packed = _packer().pack(plain)
     except (ValueError, TypeError, msgpack.UnpackException):
         return NOT_PLAIN
-    shallow = (
-        view.nbytes <= max_depth or len(bytes(view).translate(None, NOT_CONTAINER)) <= max_depth
-    )
-    if not shallow and _deeper_than(plain, max_depth):
+    if not same_bytes(packed, view):
+        return NOT_PLAIN
+    if not shallow(packed, max_depth) and _deeper_than(plain, max_depth):
         return NOT_PLAIN
     return plain
+
+
+def same_bytes(packed: bytes, view: memoryview) -> bool:
+    """`packed == view`, without copying the view or comparing it item by item (a
+    memoryview's own comparison is many times slower than `bytes.startswith`)."""
+    return len(packed) == view.nbytes and packed.startswith(view)
+
+
+def shallow(data: bytes, max_depth: int) -> bool:
+    """True when `data` cannot nest deeper than `max_depth`: nesting past it needs more
+    than `max_depth` container headers, so a frame with fewer such bytes is shallow (PL-11)."""
+    return len(data) <= max_depth or len(data.translate(None, NOT_CONTAINER)) <= max_depth
 
 
 def _c_parse_is_exact(view: memoryview, max_depth: int | None) -> bool:
@@ -149,7 +168,7 @@ def _c_parse_is_exact(view: memoryview, max_depth: int | None) -> bool:
             ext_hook=_reject_ext,
             timestamp=1,
         )
-        if msgpack.packb(plain, use_bin_type=True) != view:
+        if not same_bytes(msgpack.packb(plain, use_bin_type=True), view):
             return False
     except (ValueError, TypeError, msgpack.UnpackException):
         return False

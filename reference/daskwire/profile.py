@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from .limits import Limits
 from .model import Buffer
 
-__all__ = ["Profile", "StreamReader", "package_name"]
+__all__ = ["ConnectionOptions", "Profile", "StreamReader", "package_name"]
 
 
 class StreamReader(Protocol):
@@ -17,6 +17,23 @@ class StreamReader(Protocol):
 
     def feed(self, data: Buffer) -> list[list[memoryview]]: ...
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionOptions:
+    """What one side of a connection proposes in its handshake, or what both sides agreed."""
+
+    #: The codec for data frames a writer compresses itself; None for no compression.
+    compression: str | None
+    #: The highest pickle protocol a side reads, or the one both sides agreed on.
+    pickle_protocol: int
+
+
+#: handshake(local, peer_frames, limits) -> (this side's handshake frames, the agreed options):
+#: one side of a connection that proposed `local` and read the peer's first message.
+Handshake = Callable[
+    [ConnectionOptions, Sequence[Buffer], Limits], tuple[list[Buffer], ConnectionOptions]
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,6 +54,11 @@ class Profile:
     pack: Callable[[Sequence[Buffer]], list[Buffer]]
     #: stream_reader(limits) -> a new reader of a stream of messages.
     stream_reader: Callable[[Limits], StreamReader]
+    #: The comm handshake, for a profile whose connections start with one; else None.
+    handshake: Handshake | None = None
+    #: read_handshake(frames, limits) -> what the peer proposed in its first message; None
+    #: for a profile without a handshake.
+    read_handshake: Callable[[Sequence[Buffer], Limits], ConnectionOptions] | None = None
 
 
 def package_name(profile: str) -> str:

@@ -6,6 +6,8 @@ import struct
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate, pairwise
+from operator import attrgetter
 
 from .constants import PRELUDE_INT_BYTES
 from .errors import (
@@ -78,10 +80,23 @@ def frame_sizes(frames: Sequence[Buffer]) -> list[int]:
     return [frame_view(f).nbytes for f in frames]
 
 
+#: The frame types `frame_view` takes.
+_BUFFERS = frozenset({bytes, bytearray, memoryview})
+#: (C-contiguous, dimensions, format) of a view `frame_view` returns as it is.
+_FLAT = frozenset({(True, 1, "B")})
+#: A view's (C-contiguous, dimensions, format), to compare with `_FLAT`.
+_VIEW_SHAPE = attrgetter("c_contiguous", "ndim", "format")
+
+
 def frame_views(frames: Sequence[Buffer]) -> list[memoryview]:
-    """`frame_view` of each frame, without a Python step per frame for bytes and bytearray."""
+    """`frame_view` of each frame, without a Python step per frame for bytes, bytearray and
+    flat byte views (what `unpack` and `FrameReader` return)."""
     if _PLAIN.issuperset(map(type, frames)):
         return [memoryview(f) for f in frames]
+    if _BUFFERS.issuperset(map(type, frames)):
+        views = [memoryview(f) for f in frames]
+        if _FLAT.issuperset(map(_VIEW_SHAPE, views)):
+            return views
     return [frame_view(f) for f in frames]
 
 
@@ -110,16 +125,22 @@ def _check_hint(hint: int, limits: Limits, rule: Framing) -> None:
         raise InvalidReadHint(msg, requirement=rule.hint)
 
 
-def _check_hint_boundary(hint: int, lengths: Sequence[int], rule: Framing) -> None:
-    """A read hint must end after the prelude, on a frame boundary of its message."""
+def _on_boundary(hint: int, lengths: Sequence[int]) -> bool:
+    """True when a read hint ends the prelude or a frame of its message (DT-4)."""
     edge = PRELUDE_INT_BYTES * (len(lengths) + 1)
     if hint == edge:
-        return
+        return True
     for length in lengths:
         edge += length
         if hint <= edge:
             break
-    if hint != edge:
+    return hint == edge
+
+
+def _check_hint_boundary(hint: int, lengths: Sequence[int], rule: Framing) -> None:
+    """A read hint must end after the prelude, on a frame boundary of its message."""
+    if not _on_boundary(hint, lengths):
+        edge = PRELUDE_INT_BYTES * (len(lengths) + 1) + sum(lengths)
         where = (
             "inside the prelude"
             if hint < PRELUDE_INT_BYTES * (len(lengths) + 1)
@@ -205,6 +226,43 @@ def unpack(data: Buffer, *, rule: Framing, limits: Limits = DEFAULT_LIMITS) -> l
         frames.append(view[offset : offset + length])
         offset += length
     return frames
+
+
+def _whole_messages(
+    view: memoryview, rule: Framing, limits: Limits
+) -> tuple[list[list[memoryview]], int]:
+    """The whole messages at the start of `view` that pass every check, and the bytes they
+    take. Vouch or step aside: it stops at the first message that is cut short or breaks a
+    rule, and `FrameReader`'s state machine reads on from there, deciding every error (WF-9)
+    with the frames it returns for a whole message."""
+    messages: list[list[memoryview]] = []
+    size = view.nbytes
+    lead = PRELUDE_INT_BYTES if rule.hint is not None else 0
+    offset = 0
+    while size >= offset + lead + PRELUDE_INT_BYTES:
+        base = offset + lead
+        (count,) = _U64.unpack_from(view, base)
+        start = base + PRELUDE_INT_BYTES * (count + 1)
+        if start > size or count > limits.max_frames or count < rule.minimum:
+            break
+        lengths = struct.unpack_from(f"<{count}Q", view, base + PRELUDE_INT_BYTES)
+        end = start + sum(lengths)
+        if end > size or end - offset > limits.max_message_bytes:
+            break
+        if lengths and max(lengths) > limits.max_frame_bytes:
+            break
+        if lead:
+            (hint,) = _U64.unpack_from(view, offset)
+            # the whole rest of the message (DT-6) is the usual hint; others are looked up
+            if hint < 2 * PRELUDE_INT_BYTES or (
+                hint != end - base
+                and (hint > limits.max_message_bytes or not _on_boundary(hint, lengths))
+            ):
+                break
+        edges = list(accumulate(lengths, initial=start))
+        messages.append([view[a:b] if a < b else memoryview(b"") for a, b in pairwise(edges)])
+        offset = end
+    return messages, offset
 
 
 class FrameReader:
@@ -332,13 +390,22 @@ class FrameReader:
         """Add bytes; return the messages completed by them, in order (possibly none)."""
         if self._error is not None:
             raise self._error
-        view = frame_view(data)
-        if not view.readonly:
-            view = memoryview(bytes(view))
+        if type(data) is bytes:
+            view = memoryview(data)  # what frame_view gives: flat and read-only
+        else:
+            view = frame_view(data)
+            if not view.readonly:
+                view = memoryview(bytes(view))
+        messages: list[list[memoryview]] = []
+        if not self._chunks and self._lengths is None and not self._held:
+            # At a message boundary: whole messages are cut from the chunk directly.
+            messages, used = _whole_messages(view, self._rule, self._limits)
+            if used == view.nbytes:
+                return messages  # nothing left for the state machine
+            view = view[used:]
         if view.nbytes:
             self._chunks.append(view)
             self._buffered += view.nbytes
-        messages = []
         try:
             while self._chunks or self._lengths is not None:
                 frames = self._step()

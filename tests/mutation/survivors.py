@@ -32,6 +32,11 @@ MODULES: Final = (
     "placeholder_v1.constants",
     "placeholder_v1.decoder",
     "placeholder_v1.encoder",
+    "dask_2023_11.constants",
+    "dask_2023_11.framing",
+    "dask_2023_11.decoder",
+    "dask_2023_11.encoder",
+    "dask_2023_11.handshake",
 )
 
 

@@ -68,6 +68,7 @@ CATEGORY_NAMES = [
     "unencodable-value",
     "invalid-read-hint",
     "invalid-marker",
+    "invalid-handshake",
 ]
 
 

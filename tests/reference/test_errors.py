@@ -606,12 +606,12 @@ def test_forwarding_receivers_accept_what_only_consuming_ones_reject(case: Bad) 
 
 #: The categories only dask-2023.11 raises (spec/dask-2023.11/errors.md, DE-1); their cases
 #: are in tests/reference/dask_2023_11/.
-DASK_ONLY = {Category.INVALID_READ_HINT, Category.INVALID_MARKER}
+DASK_ONLY = {Category.INVALID_READ_HINT, Category.INVALID_MARKER, Category.INVALID_HANDSHAKE}
 
 
 def test_every_decode_category_has_a_case() -> None:
     """This table covers every category placeholder-v1's decoder raises: all but the wire-level
-    ones (test_wire, test_reader, test_limits), the encoder's, and DE-1's two."""
+    ones (test_wire, test_reader, test_limits), the encoder's, and DE-1's three."""
     decode_categories = (
         set(Category)
         - DASK_ONLY
@@ -627,13 +627,15 @@ def test_every_decode_category_has_a_case() -> None:
 
 def test_every_category_has_a_case_in_some_profile() -> None:
     """Each category of errors.md has a case in placeholder-v1's tables or dask-2023.11's,
-    and the two categories only dask-2023.11 raises have theirs in its own tables."""
+    and the three categories only dask-2023.11 raises have theirs in its own tables."""
     from .dask_2023_11 import test_errors as dask
     from .dask_2023_11.test_framing import DT8_ORDER
+    from .dask_2023_11.test_handshake import REJECTED
 
     placeholder_v1 = {Category(c.category) for c in BAD_DECODES + LAYER_ORDER}
     dask_2023_11 = {Category(c.category) for c in dask.BAD_DECODES + dask.LAYER_ORDER}
     dask_2023_11 |= {Category(c.category) for c in DT8_ORDER if c.category}
+    dask_2023_11 |= {Category(c.category) for c in REJECTED}
     encoders = {Category.UNENCODABLE_VALUE} if BAD_ENCODES and dask.BAD_ENCODES else set()
     assert dask_2023_11 >= DASK_ONLY
     assert not DASK_ONLY & placeholder_v1

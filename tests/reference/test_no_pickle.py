@@ -28,6 +28,12 @@ ALLOWED_DYNAMIC_IMPORTS = {
     # `daskwire vectors generate` imports the vector builder of a profile in the reference's
     # registry (daskwire.PROFILES), by the profile's registered name.
     ("conformance/daskwire_conformance/vectors/generate/__init__.py", "_builder"),
+    # The judge finds a profile's output checks by the profile's registered name; a name
+    # outside daskwire.PROFILES gets no checks and imports nothing.
+    ("conformance/daskwire_conformance/runner/profiles/__init__.py", "checks_for"),
+    # The tap finds which frames a profile's decoder needs whole by the profile's registered
+    # name, in the same way.
+    ("conformance/daskwire_conformance/tap/profiles/__init__.py", "kept_frames_of"),
 }
 
 

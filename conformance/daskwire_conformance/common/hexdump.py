@@ -40,7 +40,7 @@ from daskwire.registry import get_profile as _get_profile
 
 from daskwire_conformance.common.words import counted
 
-__all__ = ["PROFILES", "annotate", "annotate_wire", "fit_width"]
+__all__ = ["PROFILES", "annotate", "annotate_handshake", "annotate_wire", "fit_width"]
 
 #: Bytes shown per row.
 ROW_BYTES: Final = 8
@@ -70,7 +70,12 @@ _TRANSPORT: Final = ("count", "deserialize", "lengths", "compression")
 
 
 class _Stop(Exception):
-    """The bytes end or break the msgpack format; the dump stops here."""
+    """The bytes end or break the msgpack format; the dump stops here. `at` is where the
+    value that the bytes end inside starts, so the bytes present of it can still be shown."""
+
+    def __init__(self, text: str = "", at: int | None = None) -> None:
+        super().__init__(text)
+        self.at = at
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +139,7 @@ class _Dump:
 
 def _need(data: bytes, pos: int, size: int) -> None:
     if pos + size > len(data):
-        raise _Stop(f"! truncated: needs {counted(pos + size - len(data), 'more byte')}")
+        raise _Stop(f"! truncated: needs {counted(pos + size - len(data), 'more byte')}", pos)
 
 
 def _escape(char: str) -> str:
@@ -356,7 +361,10 @@ def _walk_value(
         pos, value = walker.value(0, depth, "$", "", context)
     except _Stop as stop:
         dump.cut = True
-        if str(stop):
+        if stop.at is not None and stop.at < len(data):
+            # the bytes present of the value the input ends inside: shown, not left out
+            dump.row(base + stop.at, data[stop.at : stop.at + ROW_BYTES], depth, str(stop))
+        elif str(stop):
             dump.note(depth, str(stop))
         return None
     if pos < len(data):
@@ -505,6 +513,33 @@ def annotate(
     else:
         _frames(dump, frames, [0] * len(frames))
     for note in _decode_verdicts(frames, limits, profile):
+        dump.note(0, note)
+    return dump.render()
+
+
+def annotate_handshake(
+    frames: Sequence[bytes], *, limits: Limits = DEFAULT_LIMITS, profile: str = PLACEHOLDER_V1
+) -> str:
+    """`annotate` of the first message of a connection, read as a comm handshake too: its
+    last note says what the peer proposed, or why it is no handshake (DK-3)."""
+    dump = _Dump()
+    frames = [bytes(f) for f in frames]
+    if _profile(profile) == DASK_2023_11:
+        _dask_frames(dump, frames, [0] * len(frames), limits=limits)
+    else:
+        _frames(dump, frames, [0] * len(frames))
+    notes = _decode_verdicts(frames, limits, profile)
+    read = _get_profile(profile).read_handshake
+    if not notes and read is not None:
+        try:
+            options = read(frames, limits)
+        except DaskwireError as error:
+            notes = [_verdict(error)]
+        else:
+            codec = options.compression or "none"
+            proposal = f"compression {codec}, pickle protocol {options.pickle_protocol}"
+            notes = [f"comm handshake: proposes {proposal}"]
+    for note in notes:
         dump.note(0, note)
     return dump.render()
 

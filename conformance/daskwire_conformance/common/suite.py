@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: The vector groups, one folder each under vectors/.
-GROUPS: Final = ("encode", "decode", "invalid", "wire", "stream")
+GROUPS: Final = ("encode", "decode", "invalid", "wire", "stream", "handshake")
 #: Every vector kind (spec/vectors.md).
 KINDS: Final = (
     "encode",
@@ -44,9 +44,13 @@ KINDS: Final = (
     "reject-decode",
     "reject-unpack",
     "reject-encode",
+    "handshake",
+    "reject-handshake",
 )
 #: Kinds whose expected outcome is a rejection.
-NEGATIVE_KINDS: Final = frozenset({"reject-decode", "reject-unpack", "reject-encode"})
+NEGATIVE_KINDS: Final = frozenset(
+    {"reject-decode", "reject-unpack", "reject-encode", "reject-handshake"}
+)
 #: The manifest file at the root of the vectors folder.
 MANIFEST_NAME: Final = "manifest.json"
 #: The $id prefix of the spec's JSON Schemas.
@@ -78,7 +82,7 @@ class Vector:
 
     @property
     def group(self) -> str:
-        """The first id segment: encode, decode, invalid, wire or stream."""
+        """The first id segment: encode, decode, invalid, wire, stream or handshake."""
         return self.id.split("/", 1)[0]
 
     @property

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import itertools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,6 +16,12 @@ from daskwire_conformance.runner.harness import (
     Exchange,
     clean_text,
 )
+from daskwire_conformance.runner.profiles import (
+    NotDecompressible,
+    ProfileChecks,
+    Undecided,
+    checks_for,
+)
 
 if TYPE_CHECKING:
     from daskwire_conformance.common.suite import Vector
@@ -27,6 +32,7 @@ __all__ = [
     "Check",
     "Result",
     "bounded",
+    "handshake_request",
     "hexdump_diff",
     "judge_vector",
     "show_command",
@@ -41,10 +47,18 @@ DIRECTION_OF_KIND: Final = {
     "unpack": "wire",
     "reject-unpack": "wire",
     "stream": "wire",
+    "handshake": "wire",
+    "reject-handshake": "wire",
 }
 MODES: Final = ("forwarding", "consuming")
 #: Boolean capabilities a testee may leave out; vectors that need one name it in `needs`.
-OPTIONAL_CAPABILITIES: Final = ("encode-limits", "pack", "default-shard-size", "str-utf16")
+OPTIONAL_CAPABILITIES: Final = (
+    "encode-limits",
+    "pack",
+    "default-shard-size",
+    "str-utf16",
+    "handshake",
+)
 #: The codec every implementation must support (CP-1); a missing one is not optional.
 REQUIRED_CODEC: Final = "lz4"
 #: Report details show frames up to this many bytes in hex, longer ones as sha256 and length.
@@ -86,10 +100,8 @@ def bounded(node: Any, limit: int = VALUE_LIMIT) -> Any:
     return {"truncated": text[:limit], "chars": len(text)}
 
 
-#: The first profile, whose encoders the judge checks beyond the reference's decoding (SH-4).
+#: The profile of a harness protocol 1 testee, the first one.
 PLACEHOLDER_V1: Final = "placeholder-v1"
-#: The second profile, whose encoders the judge checks for frame order beyond decoding.
-DASK_2023_11: Final = "dask-2023.11"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -511,256 +523,30 @@ def _judge_encode(vector: Vector, caps: Capabilities, send: Send) -> list[Check]
     if caps.canonical and expected.get("canonical") is True:
         return [_compare_frames(exchange, None, expected["frames"], frames)]
     compressed = (vector.input.get("options") or {}).get("compression") is not None
-    if caps.profile != PLACEHOLDER_V1:
-        return [_semantic_encode_profile(exchange, expected["consumed"], frames, caps.profile)]
-    return [_semantic_encode(exchange, expected["consumed"], frames, independent=compressed)]
-
-
-class _Undecided(Exception):
-    """A codec the independent path does not know: the reference decides."""
-
-
-def _decompress(codec: Any, data: bytes) -> bytes:
-    """One compressed frame, decompressed without the reference's codecs module: cramjam's
-    lz4 when it is installed, else python-lz4's block API; zlib from the standard library.
-    The default limits bound the output (LM-5, LM-6): an encoder's output decodes under them."""
-    from daskwire.limits import DEFAULT_LIMITS
-
-    most = min(
-        DEFAULT_LIMITS.max_decompressed_bytes,
-        DEFAULT_LIMITS.max_decompression_ratio * max(len(data) - (4 if codec == "lz4" else 0), 1),
-    )
-    if codec == "lz4":
-        size = int.from_bytes(data[:4], "little")
-        if len(data) < 5 or size > most:
-            msg = f"an lz4 frame of {len(data)} bytes declaring {size} bytes"
-            raise ValueError(msg)
-        try:
-            import cramjam
-        except ImportError:
-            import lz4.block
-
-            out = bytes(lz4.block.decompress(data[4:], uncompressed_size=size))
-        else:
-            out = bytes(cramjam.lz4.decompress_block(data[4:], output_len=size))
-        if len(out) != size:
-            msg = f"an lz4 frame declares {size} bytes and holds {len(out)}"
-            raise ValueError(msg)
-        return out
-    if codec == "zlib":
-        import zlib
-
-        decompressor = zlib.decompressobj()
-        out = decompressor.decompress(data, most + 1)
-        if len(out) > most or not decompressor.eof or decompressor.unused_data:
-            msg = "a zlib frame that does not end where its stream ends"
-            raise ValueError(msg)
-        return out
-    raise _Undecided(str(codec))
-
-
-def _materialize(value: Any) -> Any:
-    """The consuming form of a forwarded value: each offloaded value's wire frames
-    decompressed by `_decompress` and merged by its `lengths` (RX-2, CP-6)."""
-    from daskwire.model import Materialized, Offloaded
-
-    if isinstance(value, Offloaded):
-        header = value.header
-        codecs = header.get("compression") or [None] * len(value.frames)
-        parts = [
-            _decompress(c, bytes(f)) if c is not None else bytes(f)
-            for c, f in zip(codecs, value.frames, strict=True)
-        ]
-        lengths = header.get("lengths")
-        if lengths is None:
-            frames = parts
-        else:
-            data = b"".join(parts)
-            bounds = [0]
-            for n in lengths:
-                bounds.append(bounds[-1] + n)
-            if bounds[-1] != len(data):
-                msg = f"lengths add up to {bounds[-1]}, the frames to {len(data)} bytes"
-                raise ValueError(msg)
-            frames = [data[a:b] for a, b in itertools.pairwise(bounds)]
-        kept = {k: v for k, v in header.items() if k not in _TRANSPORT_KEYS}
-        return Materialized(kept, frames)
-    if isinstance(value, Mapping):
-        return {k: _materialize(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_materialize(v) for v in value)
-    return value
-
-
-#: The header keys a consuming receiver drops (RX-2).
-_TRANSPORT_KEYS: Final = frozenset({"count", "deserialize", "lengths", "compression"})
-
-
-class _NotDecompressible(Exception):
-    """An encoder's compressed frame that the independent decompression cannot read."""
-
-
-def _consumed_independently(frames: list[bytes]) -> Any:
-    """A consuming receiver's message, with every decompression done by `_decompress`: frame 1
-    is decompressed here and the rest decoded by the reference as a forwarding receiver,
-    which decompresses nothing but raw byte strings."""
-    import daskwire
-    import msgpack
-
-    try:
-        small = msgpack.unpackb(frames[0]) if frames[0] else {}
-        codec = small.get("compression") if isinstance(small, dict) else None
-        if codec is not None:
-            frames = [b"", _decompress(codec, frames[1]), *frames[2:]]
-        return _materialize(daskwire.decode(frames, mode="forwarding"))
-    except (_Undecided, daskwire.DaskwireError):
-        raise
-    except Exception as exc:  # whatever the second codec or the msgpack reader raise
-        raise _NotDecompressible(f"{type(exc).__name__}: {exc}") from exc
-
-
-def _consumed(frames: list[bytes], independent: bool) -> Any:
-    """The message a consuming receiver reads from an encoder's frames: decompressed by the
-    independent path when asked and it can decide, otherwise by the reference."""
-    import daskwire
-
-    if independent:
-        try:
-            return _consumed_independently(frames)
-        except _Undecided:
-            pass
-    return daskwire.decode(frames, mode="consuming")
-
-
-def _small_header_for(codec: str) -> bytes:
-    """The one frame 0 SH-4 allows for a frame 1 compressed with `codec`: a fixmap of one
-    entry, the fixstr "compression" and the codec's name as the shortest str, written here
-    byte by byte rather than by a msgpack library."""
-    name = codec.encode("utf-8")
-    n = len(name)
-    if n < 32:
-        head = bytes([0xA0 | n])
-    elif n < 2**8:
-        head = b"\xd9" + n.to_bytes(1, "big")
-    elif n < 2**16:
-        head = b"\xda" + n.to_bytes(2, "big")
-    else:
-        head = b"\xdb" + n.to_bytes(4, "big")
-    return b"\x81\xabcompression" + head + name
-
-
-def _frame0_problem(frame0: bytes) -> str | None:
-    """Why an encoder's frame 0 is not one SH-4 allows, or None. The frames have decoded, so
-    frame 1 is compressed exactly when frame 0 names a codec: frame 0 must then be exactly
-    `{"compression": name}` in its shortest form, and otherwise empty."""
-    import msgpack
-
-    if not frame0:
-        return None
-    try:
-        small = msgpack.unpackb(frame0)
-    except Exception:  # the decoder would have refused it; be safe all the same
-        return f"frame 0 {frame0.hex()} is not msgpack"
-    codec = small.get("compression") if isinstance(small, dict) else None
-    if not isinstance(codec, str):
-        return (
-            f"frame 0 is {frame0.hex()}, but an encoder writes an empty frame 0 when frame 1 "
-            "is not compressed"
+    return [
+        _semantic_encode(
+            exchange, expected["consumed"], frames, caps.profile, independent=compressed
         )
-    want = _small_header_for(codec)
-    if frame0 != want:
-        return (
-            f"frame 0 is {frame0.hex()}, not exactly {want.hex()}, the shortest "
-            f"{{'compression': {codec!r}}}"
-        )
-    return None
-
-
-def _marker_order_problem(frames: list[bytes]) -> str | None:
-    """Why a dask-2023.11 encoder's frames break DT-2, DM-10 or DM-11, read here with msgpack
-    alone, or None: the index markers of frame 0, in pre-order, must claim frames 1, 2, ...
-    one after another, each its sub-header and `num-sub-frames` data frames, and no frame
-    may be left over. (A decoder accepts markers in any order and unclaimed frames, DM-9 and
-    DM-10, so decoding the frames cannot show this.)"""
-    import msgpack
-
-    def read(frame: bytes) -> Any:
-        return msgpack.unpackb(frame, raw=False, use_list=False, strict_map_key=False)
-
-    try:
-        pending: list[Any] = [read(frames[0])]
-        expected = 1
-        while pending:
-            item = pending.pop()
-            if type(item) is tuple:
-                pending.extend(reversed(item))
-            elif type(item) is dict:
-                (key, index), *rest = list(item.items()) or [(None, None)]
-                if not rest and key in ("__Serialized__", "__Pickled__") and type(index) is int:
-                    if index != expected:
-                        return f"a {key} marker points at frame {index}, not {expected} (DM-11)"
-                    expected = index + 1 + int(read(frames[index])["num-sub-frames"])
-                    continue
-                pending.extend(reversed(list(item.values())))
-    except Exception:  # the decoder has accepted the frames: their shape is not this check's
-        return None
-    if expected != len(frames):
-        return f"the markers claim frames up to {expected - 1}, of {len(frames)} (DM-10, DT-2)"
-    return None
-
-
-def _semantic_encode_profile(
-    exchange: Exchange, consumed: Any, frames: list[bytes], profile: str
-) -> Check:
-    """CE-10 for a profile other than placeholder-v1: the reference of that profile decodes
-    the frames as a consuming receiver, and the result must equal the vector's value; for
-    dask-2023.11 the frames must also be in the order DM-11 gives, with none left over."""
-    import daskwire
-    from daskwire.notation import difference, from_notation
-
-    common: dict[str, Any] = {"stderr": exchange.stderr, "seconds": exchange.seconds}
-    try:
-        decoded = daskwire.get_profile(profile).decode(frames, mode="consuming")
-    except daskwire.DaskwireError as exc:
-        return Check(
-            outcome="failed",
-            failure="invalid-output",
-            category=str(exc.category),
-            message=f"the reference cannot decode the frames produced: {exc}",
-            actual=_show_frames(frames),
-            **common,
-        )
-    found = difference(from_notation(consumed), decoded)
-    if found is not None:
-        return Check(
-            outcome="failed",
-            failure="mismatch",
-            message=f"decoded by the reference (consuming): {found}",
-            expected=_show_value(consumed),
-            actual=_show_frames(frames),
-            **common,
-        )
-    order = _marker_order_problem(frames) if profile == DASK_2023_11 else None
-    if order is not None:
-        return Check(
-            outcome="failed",
-            failure="invalid-output",
-            message=f"the frames break the encoder's order: {order}",
-            actual=_show_frames(frames),
-            **common,
-        )
-    return Check(outcome="passed", **common)
+    ]
 
 
 def _semantic_encode(
-    exchange: Exchange, consumed: Any, frames: list[bytes], *, independent: bool = False
+    exchange: Exchange, consumed: Any, frames: list[bytes], profile: str, *, independent: bool
 ) -> Check:
+    """CE-10: the frames decode, as a consuming receiver reads them, to the vector's value.
+
+    With `independent` (the options allowed compression) and a profile whose checks can,
+    the frames are decompressed without the reference's codecs (runner.profiles), so a bug
+    the reference shares cannot hide; otherwise that profile's reference decodes them.
+    Then the profile's own layout check must pass: what a decoder tolerates but an encoder
+    must not write (placeholder-v1's frame 0, SH-4; dask-2023.11's frame order, DM-11)."""
     import daskwire
     from daskwire.notation import difference, from_notation
 
+    checks = checks_for(profile)
     common: dict[str, Any] = {"stderr": exchange.stderr, "seconds": exchange.seconds}
     try:
-        decoded = _consumed(frames, independent)
+        decoded = _consumed(frames, profile, checks if independent else None)
     except daskwire.DaskwireError as exc:
         return Check(
             outcome="failed",
@@ -770,7 +556,7 @@ def _semantic_encode(
             actual=_show_frames(frames),
             **common,
         )
-    except _NotDecompressible as exc:
+    except NotDecompressible as exc:
         return Check(
             outcome="failed",
             failure="invalid-output",
@@ -778,12 +564,12 @@ def _semantic_encode(
             actual=_show_frames(frames),
             **common,
         )
-    wrong_frame0 = _frame0_problem(frames[0])
-    if wrong_frame0 is not None:
+    layout = checks.encoder_output(frames) if checks.encoder_output is not None else None
+    if layout is not None:
         return Check(
             outcome="failed",
             failure="invalid-output",
-            message=f"frame 0 breaks SH-4: {wrong_frame0}",
+            message=layout,
             actual=_show_frames(frames),
             **common,
         )
@@ -798,6 +584,20 @@ def _semantic_encode(
         actual=_show_frames(frames),
         **common,
     )
+
+
+def _consumed(frames: list[bytes], profile: str, checks: ProfileChecks | None) -> Any:
+    """The message a consuming receiver reads from an encoder's frames: by the profile's
+    independent decompression when `checks` has one and it knows every codec, otherwise by
+    the profile's reference."""
+    import daskwire
+
+    if checks is not None and checks.independent_consumed is not None:
+        try:
+            return checks.independent_consumed(frames)
+        except Undecided:
+            pass
+    return daskwire.get_profile(profile).decode(frames, mode="consuming")
 
 
 def _judge_decode(vector: Vector, caps: Capabilities, send: Send) -> list[Check]:
@@ -904,6 +704,109 @@ def _judge_pack(vector: Vector, send: Send, profile: str) -> Check:
     return check
 
 
+def handshake_request(vector: Vector) -> dict[str, Any]:
+    """The `handshake` request of a handshake vector: the proposal, the peer's frames, and
+    the message to write or the frames to read next when the vector has them."""
+    body: dict[str, Any] = {
+        "cmd": "handshake",
+        "local": dict(vector.input["local"]),
+        "frames": _hex_list(vector.input["frames"]),
+    }
+    if "message" in vector.input:
+        body["message"] = vector.input["message"]
+    if "receive" in vector.input:
+        body["receive"] = _hex_list(vector.input["receive"])
+    return _with_limits(body, vector)
+
+
+def _judge_handshake(vector: Vector, caps: Capabilities, send: Send) -> list[Check]:
+    """One side of a connection (DK-1 to DK-5): the testee's own handshake for the proposal
+    it was given, checked by the profile's own-handshake check, and the options it agreed
+    with the peer's handshake, compared as JSON; or the rejection of the peer's."""
+    exchange = send(handshake_request(vector))
+    if exchange.reply is None:
+        return [_transport_check(exchange, None)]
+    if vector.kind == "reject-handshake":
+        category = str(vector.expected["category"])
+        verdict = _non_ok(exchange, None, want_category=category)
+        return [verdict or _accepted_invalid(exchange, None, category)]
+    verdict = _non_ok(exchange, None, want_category=None)
+    if verdict is not None:
+        return [verdict]
+    result = exchange.reply["result"]
+    frames = _parse_hex_frames(result.get("frames"))
+    agreed = result.get("agreed")
+    if frames is None or not isinstance(agreed, Mapping):
+        return [_bad_result(exchange, None, "frames list of hex strings and agreed object")]
+    common: dict[str, Any] = {"stderr": exchange.stderr, "seconds": exchange.seconds}
+    want = dict(vector.expected["agreed"])
+    if json.dumps(dict(agreed), sort_keys=True) != json.dumps(want, sort_keys=True):
+        return [
+            Check(
+                outcome="failed",
+                failure="mismatch",
+                message=f"agreed {_show_value(dict(agreed))}, expected {want} (DK-5)",
+                expected=want,
+                actual=_show_value(dict(agreed)),
+                **common,
+            )
+        ]
+    checks = checks_for(caps.profile)
+    own = checks.own_handshake
+    problem = own(frames, vector.input["local"]) if own is not None else None
+    if problem is not None:
+        return [
+            Check(
+                outcome="failed",
+                failure="invalid-output",
+                message=f"its own handshake: {problem}",
+                actual=_show_frames(frames),
+                **common,
+            )
+        ]
+    if "receive" in vector.input:
+        if "received" not in result:
+            return [_bad_result(exchange, None, "received message")]
+        check = _compare_value(exchange, None, vector.expected["received"], result["received"])
+        if check.outcome != "passed":
+            return [replace(check, message=f"{check.message} (DK-7)")]
+    if "message" not in vector.input:
+        return [Check(outcome="passed", **common)]
+    encoded = _parse_hex_frames(result.get("encoded"))
+    if encoded is None:
+        return [_bad_result(exchange, None, "encoded list of hex strings")]
+    return [_after_handshake(exchange, vector, encoded, want, caps.profile)]
+
+
+def _after_handshake(
+    exchange: Exchange, vector: Vector, frames: list[bytes], agreed: Mapping[str, Any], profile: str
+) -> Check:
+    """DK-6: the message a side writes after the handshake decodes to the vector's value,
+    and its data frames use the agreed codec or none, as the frames themselves say."""
+    verdict = _semantic_encode(
+        exchange, vector.expected["consumed"], frames, profile, independent=True
+    )
+    if verdict.outcome != "passed":
+        return verdict
+    read = checks_for(profile).codecs_used
+    used = read(frames) if read is not None else frozenset()
+    allowed = {None, agreed["compression"]}
+    wrong = sorted(str(c) for c in used - allowed)
+    if wrong:
+        return Check(
+            outcome="failed",
+            failure="invalid-output",
+            message=(
+                f"after agreeing on codec {agreed['compression']!r} it compressed data frames "
+                f"with {', '.join(wrong)} (DK-6)"
+            ),
+            actual=_show_frames(frames),
+            stderr=exchange.stderr,
+            seconds=exchange.seconds,
+        )
+    return verdict
+
+
 def _compare_messages(exchange: Exchange, want_messages: Any, messages: Any) -> Check:
     """The frame lists of a stream's messages against the vector's."""
     parsed = [_parse_hex_frames(m) for m in messages] if isinstance(messages, list) else None
@@ -937,6 +840,8 @@ _JUDGES: Final[dict[str, Callable[[Vector, Capabilities, Send], list[Check]]]] =
     "unpack": _judge_wire,
     "reject-unpack": _judge_wire,
     "stream": _judge_wire,
+    "handshake": _judge_handshake,
+    "reject-handshake": _judge_handshake,
 }
 
 

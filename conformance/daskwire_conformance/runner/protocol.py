@@ -19,6 +19,7 @@ _RESULT_DEFS: Final = {
     "unpack": "frames-result",
     "pack": "wire-result",
     "stream": "stream-result",
+    "handshake": "handshake-result",
     "stop": "stop-result",
 }
 

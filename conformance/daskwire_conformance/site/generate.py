@@ -36,6 +36,7 @@ from daskwire_conformance.site.implementations import (
     suite_state,
 )
 from daskwire_conformance.site.mutation import MUTATION_PAGE, MUTATION_SCORE, mutation_page
+from daskwire_conformance.site.toolpages import write_tool_snippets
 
 __all__ = [
     "CAPTURES_DIR",
@@ -627,6 +628,7 @@ def generate(spec_dir: Path, page_order: Sequence[str] = ()) -> None:
     _write(spec_dir / IMPLEMENTATIONS_PAGE, page)
     _write(spec_dir / MUTATION_PAGE, mutation_page(spec_dir / MUTATION_SCORE))
     _write_capture_examples(spec_dir)
+    write_tool_snippets(spec_dir, _write)
 
     if vector_pages_available():
         module = importlib.import_module(VECTOR_PAGES_MODULE)

@@ -61,7 +61,7 @@ REFRESH_COMMANDS: Final = (
 #: The profile whose vectors the site's vector pages show; only its areas link to them.
 VECTOR_PAGES_PROFILE: Final = PROFILE
 _REPORT_FORMAT: Final = "daskwire-report/1"
-_GROUP_ORDER: Final = ("encode", "decode", "wire", "stream", "invalid")
+_GROUP_ORDER: Final = ("encode", "decode", "wire", "stream", "handshake", "invalid")
 #: What may join a report's name to the profile a `{profile}` in its path put there.
 _PROFILE_SEPARATORS: Final = ("-", ".", "_")
 

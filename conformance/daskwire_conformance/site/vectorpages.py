@@ -35,7 +35,7 @@ _NOTICE: Final = (
 )
 #: Lines of a message shown for a reject-encode vector, which has no bytes to dump.
 _MESSAGE_LINES: Final = 60
-_GROUP_ORDER: Final = ("encode", "decode", "wire", "stream", "invalid")
+_GROUP_ORDER: Final = ("encode", "decode", "wire", "stream", "handshake", "invalid")
 #: Columns a hex dump may take, so that no line hides behind a scroll bar in a 1280 px window:
 #: on a vector page, which shows no table of contents, and in an example that a spec page
 #: includes next to its table of contents (80 columns fit there).
@@ -91,7 +91,7 @@ def vector_dump(vector: Vector) -> str:
         if frames is None:
             return "(frames too large to store; see the sha256 digests in the vector)"
         return annotate_wire(_wire(frames))
-    if kind in ("decode", "reject-decode"):
+    if kind in ("decode", "reject-decode", "handshake", "reject-handshake"):
         return annotate(_frames(vector.input["frames"]), limits=limits)
     if kind in ("unpack", "reject-unpack"):
         return annotate_wire(_frames([vector.input["wire"]])[0], limits=limits)
@@ -138,6 +138,8 @@ def _expected_text(vector: Vector) -> str:
         return "decodes to the expected message in both receiver modes"
     if vector.kind == "unpack":
         return f"unpacks to {counted(len(expected['frames']), 'frame')}"
+    if vector.kind == "handshake":
+        return f"agrees on {json.dumps(expected['agreed'])}"
     return f"reads {counted(len(expected['messages']), 'message')}"
 
 

@@ -9,8 +9,9 @@ from typing import Any, Final
 
 from daskwire import PROFILE
 
-from daskwire_conformance.common.hexdump import annotate, annotate_wire
+from daskwire_conformance.common.hexdump import annotate, annotate_handshake, annotate_wire
 from daskwire_conformance.common.suite import Vector
+from daskwire_conformance.runner.judge import handshake_request
 
 __all__ = ["close_matches", "harness_requests", "render_text", "show_document"]
 
@@ -74,6 +75,8 @@ def harness_requests(vector: Vector) -> list[tuple[str, dict[str, Any]]]:
             for mode in MODES
             if mode in modes
         ]
+    if kind in ("handshake", "reject-handshake"):
+        return [("wire", handshake_request(vector))]
     if kind == "stream":
         body = {"cmd": "stream", "chunks": _hex(vector.input["chunks"])}
     else:
@@ -94,6 +97,14 @@ def _dumps(vector: Vector, profile: str) -> list[dict[str, str]]:
     if kind in ("decode", "reject-decode"):
         text = annotate(_frames(vector.input["frames"]), limits=vector.limits, profile=profile)
         return [{"title": "input frames", "text": text}]
+    if kind in ("handshake", "reject-handshake"):
+        frames = _frames(vector.input["frames"])
+        text = annotate_handshake(frames, limits=vector.limits, profile=profile)
+        dumps = [{"title": "the peer's handshake frames", "text": text}]
+        if "receive" in vector.input:
+            text = annotate(_frames(vector.input["receive"]), limits=vector.limits, profile=profile)
+            dumps.append({"title": "the peer's next message", "text": text})
+        return dumps
     if kind in ("unpack", "reject-unpack"):
         wire = _frames([vector.input["wire"]])[0]
         text = annotate_wire(wire, limits=vector.limits, profile=profile)

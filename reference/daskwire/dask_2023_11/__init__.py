@@ -10,6 +10,7 @@ from .constants import PROFILE as NAME
 from .decoder import CONSUMING, FORWARDING, Mode, decode
 from .encoder import encode
 from .framing import FrameReader, pack, pack_bytes, unpack
+from .handshake import agree, handshake, read_handshake, write_handshake
 
 __all__ = [
     "CONSUMING",
@@ -18,11 +19,15 @@ __all__ = [
     "PROFILE",
     "FrameReader",
     "Mode",
+    "agree",
     "decode",
     "encode",
+    "handshake",
     "pack",
     "pack_bytes",
+    "read_handshake",
     "unpack",
+    "write_handshake",
 ]
 
 #: This profile's entry in the registry (daskwire.registry).
@@ -34,4 +39,6 @@ PROFILE: Final = Profile(
     unpack=unpack,
     pack=pack,
     stream_reader=FrameReader,
+    handshake=handshake,
+    read_handshake=read_handshake,
 )

@@ -6,7 +6,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Final, Literal
+from itertools import accumulate
+from typing import Any, Final, Literal, NamedTuple
+
+import msgpack
 
 from daskwire import payload
 from daskwire.codecs import decompress
@@ -246,6 +249,10 @@ def _counts(value: Any) -> bool:
     )
 
 
+#: `dict.get`'s answer for a key the map lacks: no decoded value is this object.
+_ABSENT: Final = object()
+
+
 @dataclass(frozen=True, slots=True)
 class _SubHeader:
     """A checked sub-header: the map, its data frame count, codecs and split runs."""
@@ -282,8 +289,10 @@ def check_sub_header(frame: memoryview, key: str, max_depth: int) -> _SubHeader:
     if type(count) is not int or count < 0:
         msg = f"'num-sub-frames' must be a non-negative integer, not {count!r:.40}"
         raise InvalidHeader(msg, requirement="DS-2")
-    codecs = header.get(COMPRESSION)
-    if COMPRESSION in header and (
+    codecs = header.get(COMPRESSION, _ABSENT)
+    if codecs is _ABSENT:
+        codecs = None
+    elif (
         type(codecs) is not tuple
         or len(codecs) != count
         or not _STR_OR_NONE.issuperset(map(type, codecs))
@@ -300,25 +309,24 @@ def check_sub_header(frame: memoryview, key: str, max_depth: int) -> _SubHeader:
 
 def _split_runs(header: dict[Any, Any], count: int) -> tuple[tuple[int, int], ...] | None:
     """The (offset, shards) run of each original frame, or None without split keys (DS-4)."""
-    has_counts, has_offsets = SPLIT_NUM_SUB_FRAMES in header, SPLIT_OFFSETS in header
-    if not has_counts and not has_offsets:
+    counts: Any = header.get(SPLIT_NUM_SUB_FRAMES, _ABSENT)
+    offsets: Any = header.get(SPLIT_OFFSETS, _ABSENT)
+    if counts is _ABSENT and offsets is _ABSENT:
         return None
-    counts: Any = header.get(SPLIT_NUM_SUB_FRAMES)
-    offsets: Any = header.get(SPLIT_OFFSETS)
-    if not (has_counts and has_offsets and _counts(counts) and _counts(offsets)):
+    if type(counts) is not tuple or type(offsets) is not tuple or not _counts(counts + offsets):
         msg = "'split-num-sub-frames' and 'split-offsets' go together, as arrays of counts"
         raise InvalidHeader(msg, requirement="DS-4")
     if len(counts) != len(offsets):
         msg = f"{len(counts)} split counts but {len(offsets)} split offsets"
         raise InvalidHeader(msg, requirement="DS-4")
-    start = 0
-    for offset, shards in zip(offsets, counts, strict=True):
-        if offset != start:
-            msg = f"split offset {offset} should be {start}: runs are consecutive, from 0"
-            raise InvalidHeader(msg, requirement="DS-4")
-        start += shards
-    if start != count:
-        msg = f"the split runs hold {start} data frames, 'num-sub-frames' says {count}"
+    # Runs are consecutive from 0: each offset is the sum of the counts before it.
+    starts = tuple(accumulate(counts, initial=0))
+    if starts[:-1] != offsets:
+        offset, start = next(p for p in zip(offsets, starts[:-1], strict=True) if p[0] != p[1])
+        msg = f"split offset {offset} should be {start}: runs are consecutive, from 0"
+        raise InvalidHeader(msg, requirement="DS-4")
+    if starts[-1] != count:
+        msg = f"the split runs hold {starts[-1]} data frames, 'num-sub-frames' says {count}"
         raise InvalidHeader(msg, requirement="DS-4")
     return tuple(zip(offsets, counts, strict=True))
 
@@ -333,10 +341,10 @@ def _check_frame_list(views: Sequence[memoryview], limits: Limits) -> None:
         msg = "no frames; a message has at least frame 0"
         raise TooFewFrames(msg, requirement="DT-2")
     sizes = list(map(len, views))  # flat byte views: len is the size in bytes
-    for index, size in enumerate(sizes):
-        if size > limits.max_frame_bytes:
-            msg = f"frame {index} has {size} bytes, over max_frame_bytes={limits.max_frame_bytes}"
-            raise LimitExceeded(msg, limit="max_frame_bytes", requirement="DL-1")
+    if max(sizes) > limits.max_frame_bytes:
+        index, size = next((i, n) for i, n in enumerate(sizes) if n > limits.max_frame_bytes)
+        msg = f"frame {index} has {size} bytes, over max_frame_bytes={limits.max_frame_bytes}"
+        raise LimitExceeded(msg, limit="max_frame_bytes", requirement="DL-1")
     # The message on a stream: read hint, frame count, lengths and frames (DL-1).
     total = PRELUDE_INT_BYTES * (count + 2) + sum(sizes)
     if total > limits.max_message_bytes:
@@ -517,8 +525,13 @@ def decode(
         raise ValueError(msg)
     views = frame_views(frames)
     _check_frame_list(views, limits)
-    markers: list[_Index] = []
     frame0 = views[MESSAGE_INDEX]
+    maybe_markers = _MAYBE_RESERVED.search(frame0) is not None
+    if maybe_markers:
+        fast = _index_markers_fast(frame0, mode, limits.max_depth)
+        if fast is not None:
+            return _fill(views, *fast, mode, limits)
+    markers: list[_Index] = []
     plain = payload.plain_value(frame0, limits.max_depth)
     sites: list[_Site] = []
     if plain is payload.NOT_PLAIN:
@@ -530,26 +543,145 @@ def decode(
             raise
     else:
         message = plain
-        if _MAYBE_RESERVED.search(frame0) is not None:
+        if maybe_markers:
             sites = _marker_sites(plain, markers)
             if sites and sites[0].parent is None:
                 message = sites[0].value
     kind = type(message)
     if kind is _Index or kind is SetValue or kind is EnumValue:
-        msg = "the message itself is a marker; markers stand inside a map or an array"
-        raise InvalidMarker(msg, requirement="DM-14")
+        raise _marker_message()
     if not markers:  # a bare reply (DM-3) holds none either
         return _place(message, sites, {}) if sites else message
     claims = _claim(views, markers, limits)
     values: dict[int, Any] = {}
-    for marker in sorted(markers, key=lambda m: m.index):
+    for marker in sorted(markers, key=_by_index):
         sub, data = claims[id(marker)]
-        if marker.key == KEY_PICKLED:
-            values[id(marker)] = Pickled(sub.header, data)
-        elif mode == FORWARDING:
-            values[id(marker)] = Offloaded(sub.header, data)
-        else:
-            values[id(marker)] = _materialize(sub, data, limits)
+        values[id(marker)] = _value(marker.key, sub, data, mode, limits)
     if sites:
         return _place(message, sites, values)
     return _resolve(message, values)
+
+
+def _by_index(marker: _Index) -> int:
+    """Sort key of markers: their frame index (layer 3 goes in index order, DE-2)."""
+    return marker.index
+
+
+def _marker_message() -> InvalidMarker:
+    """The error for a message that is itself a marker (DM-14)."""
+    msg = "the message itself is a marker; markers stand inside a map or an array"
+    return InvalidMarker(msg, requirement="DM-14")
+
+
+def _value(key: str, sub: _SubHeader, data: Sequence[memoryview], mode: str, limits: Limits) -> Any:
+    """Layer 4: an index marker's value, from its checked sub-header and frames (DR-1 .. DR-4)."""
+    if key == KEY_PICKLED:
+        return Pickled(sub.header, data)
+    if mode == FORWARDING:
+        return Offloaded(sub.header, data)
+    return _materialize(sub, data, limits)
+
+
+# -- the fast path of frame 0 -----------------------------------------------------------------
+#
+# Vouch or step aside: the C parser reads frame 0 once, with a hook that turns each index
+# marker into the (still empty) object of its value, in place. The result is vouched for only
+# when packing it again, markers as `{key: index}`, gives frame 0 byte for byte (no float32,
+# no ext type, no repeated key, no other form the exact path reads differently), when it
+# cannot nest past `max_depth`, and when every reserved key stands in a valid index marker.
+# Anything else, sets, enums and every error included, steps aside to the path above, which
+# decides. The empty objects are filled in the exact path's order: all claims first (layer
+# 3), then each value in index order (layer 4), so errors come as the exact path raises them.
+
+
+class _NotVouched(Exception):
+    """The fast path of frame 0 met something only the exact path decides."""
+
+
+#: The value type of each index marker, per receiver mode (DR-1, DR-2, DR-4).
+_VALUE_TYPES: Final = {
+    (KEY_SERIALIZED, FORWARDING): Offloaded,
+    (KEY_SERIALIZED, CONSUMING): Materialized,
+    (KEY_PICKLED, FORWARDING): Pickled,
+    (KEY_PICKLED, CONSUMING): Pickled,
+}
+
+
+class _Pending(NamedTuple):
+    """An index marker of frame 0 read by the fast path, and the empty object of its value."""
+
+    marker: _Index
+    value: Any
+
+
+def _index_markers_fast(
+    frame0: memoryview, mode: str, max_depth: int
+) -> tuple[Any, list[_Pending]] | None:
+    """Frame 0 with each index marker an empty value object, and those objects; or None
+    when the path of `decode` above must decide (see the note above `_NotVouched`)."""
+    pending: list[_Pending] = []
+    wire_form: dict[int, dict[str, int]] = {}
+
+    def hook(out: dict[Any, Any]) -> Any:
+        if RESERVED_KEYS.isdisjoint(out):
+            return out
+        if len(out) != 1:
+            raise _NotVouched
+        ((key, index),) = out.items()
+        if key not in INDEX_KEYS or type(index) is not int or index < 1:
+            raise _NotVouched
+        kind = _VALUE_TYPES[key, mode]
+        # An empty frozen value: unhashable until filled (its hash reads missing fields), so
+        # a marker standing in a map key fails the parse and steps aside, as DM-2 wants.
+        value = kind.__new__(kind)
+        pending.append(_Pending(_Index(key, index), value))
+        wire_form[id(value)] = out
+        return value
+
+    try:
+        message = msgpack.unpackb(
+            frame0,
+            raw=False,
+            use_list=False,
+            strict_map_key=False,
+            object_hook=hook,
+            ext_hook=_no_ext,
+            timestamp=1,
+        )
+        again = msgpack.Packer(default=lambda value: wire_form[id(value)]).pack(message)
+    except Exception:  # any error steps aside: the exact path raises the one it finds
+        return None
+    if not payload.same_bytes(again, frame0) or not payload.shallow(again, max_depth):
+        return None  # nesting that could go past max_depth is counted by the exact path (DL-2)
+    return message, pending
+
+
+def _no_ext(code: int, data: bytes) -> Any:
+    """An ext type steps aside: the exact path refuses it with its own error (DM-1)."""
+    raise _NotVouched
+
+
+def _fill(
+    views: Sequence[memoryview], message: Any, pending: list[_Pending], mode: str, limits: Limits
+) -> Any:
+    """Layers 3 and 4 for the fast path: claim each marker's frames, then fill each empty
+    value object in index order, as `decode` builds the values (DE-2)."""
+    if not pending:  # "__" stood in a str or bin only
+        return message
+    if pending[-1].value is message:  # the top-level map is the hook's last call
+        raise _marker_message()
+    claims = _claim(views, [item.marker for item in pending], limits)
+    for item in sorted(pending, key=_pending_index):
+        sub, data = claims[id(item.marker)]
+        empty = item.value
+        if type(empty) is Materialized:
+            done = _materialize(sub, data, limits)
+            Materialized.__init__(empty, done.header, done.frames)
+        else:
+            type(empty).__init__(empty, sub.header, data)
+    return message
+
+
+def _pending_index(item: _Pending) -> int:
+    """Sort key of pending markers: their frame index (DE-2)."""
+    return item.marker.index

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -55,6 +55,8 @@ _KEY_TYPES: Final = frozenset(
     {str, bytes, memoryview, int, float, Float32, bool, type(None), tuple}
 )
 _TRANSPORT: Final = frozenset(SERIALIZED_TRANSPORT_KEYS)
+#: The types of a codec entry in 'compression' (DS-3).
+_STR_OR_NONE: Final = frozenset({str, type(None)})
 #: Values that travel as markers, which may not stand at the top level (DM-14).
 _MARKED: Final = frozenset({SetValue, EnumValue, Offloaded, Materialized, Pickled})
 
@@ -306,7 +308,7 @@ class _Encoding:
         if COMPRESSION in header and (
             type(codecs) not in (list, tuple)
             or len(codecs) != len(frames)
-            or not all(codec is None or type(codec) is str for codec in codecs)
+            or not _STR_OR_NONE.issuperset(map(type, codecs))
         ):
             msg = f"{_where(path)}: 'compression' must list str-or-nil for each of its frames"
             raise _unencodable(msg, "DS-3")
@@ -447,6 +449,9 @@ class _NotVouched(Exception):
 
 #: The msgpack str token of each reserved key, as it stands in frame 0 (DM-4).
 _RESERVED_TOKENS: Final = {key: msgpack.packb(key) for key in RESERVED_KEYS}
+#: Any reserved key's token. No token overlaps another (each starts with a non-ASCII str
+#: header byte, and the rest is ASCII), so the matches are each token's occurrences.
+_RESERVED_TOKEN: Final = re.compile(b"|".join(map(re.escape, _RESERVED_TOKENS.values())))
 
 
 def _encode_fast(message: Any, state: _Encoding) -> bytes | None:
@@ -461,7 +466,7 @@ def _encode_fast(message: Any, state: _Encoding) -> bytes | None:
     markers made, and nesting past `max_depth` needs more container headers than that. Any
     doubt, and any error, ends the attempt: the exact walk then raises the error it finds.
     """
-    made: Counter[str] = Counter()
+    made: list[bytes] = []
     depth = state.max_depth
 
     def default(value: Any) -> Any:
@@ -476,7 +481,7 @@ def _encode_fast(message: Any, state: _Encoding) -> bytes | None:
             # Sets and enums are hashable, so they may stand in a map key, where `default` is
             # called too and cannot tell: the walk, which can, writes them (DM-2, DM-14).
             raise _NotVouched
-        made[KEY_PICKLED if kind is Pickled else KEY_SERIALIZED] += 1
+        made.append(_RESERVED_TOKENS[KEY_PICKLED if kind is Pickled else KEY_SERIALIZED])
         return state.index_marker(kind is Pickled, header, frames, None)
 
     if type(message) in _MARKED:
@@ -487,9 +492,7 @@ def _encode_fast(message: Any, state: _Encoding) -> bytes | None:
         )
     except Exception:  # any error, a hostile object's too, ends the attempt: the walk decides
         return None
-    if b"__" in body and any(
-        body.count(token) != made[key] for key, token in _RESERVED_TOKENS.items()
-    ):
+    if b"__" in body and sorted(_RESERVED_TOKEN.findall(body)) != sorted(made):
         return None
     if len(body) > depth and len(body.translate(None, NOT_CONTAINER)) > depth:
         return None

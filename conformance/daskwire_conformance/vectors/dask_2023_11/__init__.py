@@ -6,6 +6,7 @@ from typing import Final
 
 from daskwire import get_profile
 
+from daskwire_conformance.runner.profiles import checks_for
 from daskwire_conformance.vectors.generate.builder import Builder
 from daskwire_conformance.vectors.generate.kit import ProfileKit
 from daskwire_conformance.vectors.generate.outcome import BuiltSuite
@@ -27,6 +28,7 @@ KIT: Final = ProfileKit(
     frame_ops=apply_frame_ops,
     wire_ops=apply_wire_ops,
     consumed_form=consumed_form,
+    own_handshake=checks_for(PROFILE).own_handshake,
 )
 
 

@@ -23,7 +23,14 @@ from daskwire_conformance.common.requirements import requirement_sort_key
 from .kit import ProfileKit
 from .levels import strongest_level
 from .outcome import Disagreement, GenerationError
-from .reference import Outcome, run_decode, run_encode, run_stream, run_unpack
+from .reference import (
+    Outcome,
+    run_decode,
+    run_encode,
+    run_handshake,
+    run_stream,
+    run_unpack,
+)
 from .sources import (
     Case,
     CaseError,
@@ -423,8 +430,63 @@ class Builder:
                 derived=self._derived(case, parent),
                 wire=wire,
             ), None
+        if kind in ("handshake", "reject-handshake"):
+            return self._handshake(case, base, expect), None
         msg = f"{case.source}: case {case.id}: kind {kind} is not built here"
         raise CaseError(msg)
+
+    def _handshake(self, case: Case, base: dict[str, Any], expect: Mapping[str, Any]) -> Spec:
+        """A handshake case: this side's proposal `local`, the peer's handshake `frames`, and
+        the options both agree (`expect.agreed`) or the peer's rejection (DK-1 to DK-5)."""
+        local = case.get("local")
+        if (
+            not isinstance(local, Mapping)
+            or set(local) != {"compression", "pickle-protocol"}
+            or not (local["compression"] is None or isinstance(local["compression"], str))
+            or type(local["pickle-protocol"]) is not int
+        ):
+            msg = f"{case.source}: case {case.id}: local needs compression and pickle-protocol"
+            raise CaseError(msg)
+        frames, parent = self._case_frames(case)
+        inp: dict[str, Any] = {
+            "local": dict(local),
+            "frames": [frame_to_notation(f) for f in frames],
+        }
+        extra: dict[str, Any] = {}
+        if case.get("message") is not None:
+            # the message this side then writes on the connection (DK-6)
+            extra["message"] = notation_value(case.get("message"))
+            inp["message"] = to_notation(extra["message"])
+        if case.get("receive") is not None:
+            # the peer's next message, which this side reads as a consuming receiver (DK-7)
+            extra["receive"] = frames_of(case.get("receive"))
+            inp["receive"] = [frame_to_notation(f) for f in extra["receive"]]
+        self._limits_into(case, inp)
+        if case.kind == "reject-handshake":
+            expected = self._reject_expected(case, expect, modes=False)
+        else:
+            agreed = expect.get("agreed")
+            if not isinstance(agreed, Mapping) or set(agreed) != {"compression", "pickle-protocol"}:
+                msg = f"{case.source}: case {case.id}: expect.agreed is required"
+                raise CaseError(msg)
+            expected = {"agreed": dict(agreed)}
+            if "message" in extra:
+                expected["consumed"] = to_notation(self.kit.consumed_form(extra["message"]))
+            if "receive" in extra:
+                if "received" not in expect:
+                    msg = f"{case.source}: case {case.id}: expect.received is required"
+                    raise CaseError(msg)
+                expected["received"] = to_notation(notation_value(expect["received"]))
+        needs = (*base.pop("needs"), "handshake")
+        return Spec(
+            **base,
+            needs=needs,
+            input=inp,
+            expected=expected,
+            derived=self._derived(case, parent),
+            frames=tuple(frames),
+            extra=extra,
+        )
 
     def _record_accepted(self, spec: Spec) -> None:
         """RX-3: what each mode a reject-decode vector does not list yields for its input."""
@@ -654,6 +716,8 @@ class Builder:
             want = spec.expected["category"]
             if out.category != want:
                 self._disagree(spec.id, f"rejection with {want}", out.describe())
+        elif kind in ("handshake", "reject-handshake"):
+            self._check_handshake(spec)
         elif kind == "stream":
             assert spec.chunks is not None
             messages, out = run_stream(self._profile, spec.chunks, limits)
@@ -668,6 +732,39 @@ class Builder:
                     f"stream end {spec.expected.get('category') or 'without error'}",
                     out.describe(),
                 )
+
+    def _check_handshake(self, spec: Spec) -> None:
+        """The reference agrees the vector's options, or rejects with its category; its own
+        handshake passes the runner's independent check of it (DK-2, DK-4)."""
+        assert spec.frames is not None
+        local = spec.input["local"]
+        out = run_handshake(self._profile, local, spec.frames, spec.input.get("limits"))
+        if spec.kind == "reject-handshake":
+            if out.category != spec.expected["category"]:
+                self._disagree(
+                    spec.id, f"rejection with {spec.expected['category']}", out.describe()
+                )
+            return
+        if not out.ok:
+            self._disagree(spec.id, f"agreement on {spec.expected['agreed']}", out.describe())
+            return
+        mine, agreed = out.value
+        if agreed != spec.expected["agreed"]:
+            self._disagree(spec.id, f"agreement on {spec.expected['agreed']}", f"{agreed}")
+        problem = self.kit.own_handshake(mine, local) if self.kit.own_handshake else None
+        if problem is not None:
+            self._disagree(spec.id, "the reference's own handshake", problem)
+        if "message" in spec.extra:  # what it writes next, on the agreed codec (DK-6)
+            options = {"compression": agreed["compression"]}
+            written = run_encode(self._profile, spec.extra["message"], options)
+            if not written.ok:
+                self._disagree(spec.id, "the message encoded", written.describe())
+                return
+            out = run_decode(self._profile, written.value, "consuming", None)
+            self._compare_value(spec.id, "consuming", spec.expected["consumed"], out)
+        if "receive" in spec.extra:
+            out = run_decode(self._profile, spec.extra["receive"], "consuming", None)
+            self._compare_value(spec.id, "received", spec.expected["received"], out)
 
     def _check_encode(self, spec: Spec) -> None:
         frames = list(spec.frames or ())

@@ -36,3 +36,6 @@ class ProfileKit:
     wire_ops: WireOps
     #: What a consuming receiver must yield for a message an encoder was given.
     consumed_form: Callable[[Any], Any]
+    #: Why a side's own comm handshake frames do not fit its proposal (harness form), or
+    #: None; None for a profile without a handshake.
+    own_handshake: Callable[[Sequence[bytes], Mapping[str, Any]], str | None] | None = None

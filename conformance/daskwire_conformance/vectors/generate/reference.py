@@ -8,11 +8,20 @@ from typing import Any, Literal, cast
 
 import daskwire
 from daskwire.limits import DEFAULT_LIMITS, Limits
-from daskwire.profile import Profile
+from daskwire.profile import ConnectionOptions, Profile
 
 Mode = Literal["forwarding", "consuming"]
 
-__all__ = ["Outcome", "run_decode", "run_encode", "run_stream", "run_unpack", "to_limits"]
+__all__ = [
+    "Outcome",
+    "options_to_json",
+    "run_decode",
+    "run_encode",
+    "run_handshake",
+    "run_stream",
+    "run_unpack",
+    "to_limits",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,3 +112,29 @@ def run_stream(
     except Exception as exc:
         return messages, _fail(exc)
     return messages, Outcome()
+
+
+def run_handshake(
+    profile: Profile,
+    local: Mapping[str, Any],
+    frames: Sequence[bytes],
+    limits: Mapping[str, int] | None,
+) -> Outcome:
+    """One side of a connection that proposes `local` (harness form: `compression`,
+    `pickle-protocol`) and reads the peer's handshake `frames`; the value is the pair
+    (its own handshake frames as bytes, the agreed options in harness form)."""
+    if profile.handshake is None:
+        return Outcome(crash=f"profile {profile.name} has no comm handshake")
+    try:
+        options = ConnectionOptions(
+            compression=local["compression"], pickle_protocol=local["pickle-protocol"]
+        )
+        mine, agreed = profile.handshake(options, list(frames), to_limits(limits))
+        return Outcome(value=([bytes(f) for f in mine], options_to_json(agreed)))
+    except Exception as exc:
+        return _fail(exc)
+
+
+def options_to_json(options: ConnectionOptions) -> dict[str, Any]:
+    """Connection options in the form of the harness and the vectors."""
+    return {"compression": options.compression, "pickle-protocol": options.pickle_protocol}

@@ -38,6 +38,8 @@ CASE_KEYS: Final = frozenset(
         "message",
         "options",
         "frames",
+        "local",
+        "receive",
         "from",
         "wire",
         "mutate",
@@ -54,7 +56,17 @@ CASE_KEYS: Final = frozenset(
     }
 )
 _KINDS: Final = frozenset(
-    {"encode", "decode", "unpack", "stream", "reject-decode", "reject-unpack", "reject-encode"}
+    {
+        "encode",
+        "decode",
+        "unpack",
+        "stream",
+        "handshake",
+        "reject-decode",
+        "reject-unpack",
+        "reject-encode",
+        "reject-handshake",
+    }
 )
 
 

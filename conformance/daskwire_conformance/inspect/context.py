@@ -1,0 +1,131 @@
+"""The bytes around an error: the site's annotated hex dump, cut to the rows near the fault."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from daskwire.limits import Limits
+
+from daskwire_conformance.common.hexdump import PROFILES, annotate, annotate_wire
+from daskwire_conformance.common.words import counted
+
+__all__ = ["DUMP_BYTES", "ErrorContext", "frames_context", "wire_context"]
+
+#: The most bytes of one message that are dumped; a longer message is dumped up to here.
+DUMP_BYTES: Final = 1 << 20
+#: The most frames of a message given as frames that are dumped.
+DUMP_FRAMES: Final = 4096
+#: The most bytes a dump decompresses one frame to, to show it.
+DUMP_DECOMPRESSED: Final = 1 << 24
+#: Rows shown before and after the first row that marks a fault.
+ROWS_BEFORE: Final = 8
+ROWS_AFTER: Final = 12
+#: A dump row starts with six hex digits of offset (or blanks), then its bytes from column 8
+#: to 31, then its note from column 33.
+_OFFSET: Final = re.compile(r"[0-9a-f]{6}| {6}")
+#: A note marks a fault with "!" at its start or after a label ("value: ! ..."); "!!" is the
+#: reference's verdict, which the caller states itself.
+_MARK: Final = re.compile(r"(?:^|: )!(?!!)")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorContext:
+    """Where in the input an error is, and the annotated dump of the bytes around it."""
+
+    #: The byte offset of the first byte the dump marks as wrong, or of the message start.
+    offset: int | None
+    #: The dump's rows near that byte; offsets in it count from `base`.
+    dump: str
+    base: int | None
+
+
+def _fault(lines: Sequence[str]) -> tuple[int | None, int | None, int | None]:
+    """The index of the first row whose note marks a fault (`_MARK`), and the offset of the
+    byte it marks: its own, or for a note without bytes, the byte after the last row shown;
+    and the offset of the last row with bytes (where a dump of a prelude stopped)."""
+    following = 0
+    last: int | None = None
+    for number, line in enumerate(lines):
+        where = line[:6].strip()
+        if line[6:8] != "  " or not _OFFSET.fullmatch(line[:6]):
+            continue
+        if where:
+            following = int(where, 16) + len(line[8:31].split())
+            last = int(where, 16)
+        note = line[33:].strip()
+        if _MARK.search(note):
+            return number, int(where, 16) if where else following, last
+    return None, None, last
+
+
+def _cut(text: str) -> tuple[str, int | None, int | None]:
+    """The dump's rows around its first fault (the reference's own "!!" verdicts, which the
+    caller states itself, left out), that fault's offset, and the last row's offset."""
+    lines = [line for line in text.splitlines() if not line[33:].lstrip().startswith("!!")]
+    at, offset, last = _fault(lines)
+    centre = at if at is not None else 0
+    first = max(0, centre - ROWS_BEFORE)
+    end = min(len(lines), centre + ROWS_AFTER + 1)
+    shown = lines[first:end]
+    if first:
+        shown.insert(0, f"        ... {counted(first, 'row')} before")
+    if end < len(lines):
+        shown.append(f"        ... {counted(len(lines) - end, 'row')} after")
+    return "\n".join(shown), offset, last
+
+
+def _dump_limits(limits: Limits) -> Limits:
+    return dataclasses.replace(
+        limits, max_decompressed_bytes=min(limits.max_decompressed_bytes, DUMP_DECOMPRESSED)
+    )
+
+
+def wire_context(
+    data: bytes,
+    base: int,
+    profile: str,
+    limits: Limits,
+    size: int | None = None,
+    *,
+    prelude: bool = False,
+) -> ErrorContext:
+    """The context of an error in the wire bytes `data` of one message, found at byte `base`
+    of its stream; `data` may hold only the start of the message, whose length is `size`.
+    At most `DUMP_BYTES` are dumped. With `prelude` (a framing error), the dump stops at the
+    field whose check fails (WF-9), so an unmarked fault is its last row. When the fault is
+    not in the bytes dumped, its offset is None and the dump says so."""
+    if profile not in PROFILES:
+        return ErrorContext(offset=base, dump="", base=base)
+    try:
+        text = annotate_wire(data[:DUMP_BYTES], profile=profile, limits=_dump_limits(limits))
+    except Exception as exc:
+        return ErrorContext(offset=base, dump=f"(no hex dump: {exc})"[:200], base=base)
+    dump, offset, last = _cut(text)
+    if offset is None and prelude:
+        offset = last
+    shown = min(len(data), DUMP_BYTES)
+    if size is not None and size > shown:
+        head = f"(the dump reads the first {shown} of the message's {size} bytes"
+        if offset is None:
+            head += "; it marks no fault: the fault lies past them"
+        dump = f"{head})\n{dump}"
+        return ErrorContext(offset=None if offset is None else base + offset, dump=dump, base=base)
+    return ErrorContext(offset=base + (offset or 0), dump=dump, base=base)
+
+
+def frames_context(frames: Sequence[bytes], profile: str, limits: Limits) -> ErrorContext:
+    """The context of an error in a message given as frames; offsets count in each frame."""
+    if profile not in PROFILES:
+        return ErrorContext(offset=None, dump="", base=None)
+    if len(frames) > DUMP_FRAMES or sum(len(f) for f in frames) > DUMP_BYTES:
+        return ErrorContext(offset=None, dump="(too long for a hex dump)", base=None)
+    try:
+        text = annotate(frames, profile=profile, limits=_dump_limits(limits))
+    except Exception as exc:
+        return ErrorContext(offset=None, dump=f"(no hex dump: {exc})"[:200], base=None)
+    dump, _, _ = _cut(text)
+    return ErrorContext(offset=None, dump=dump, base=None)

@@ -1,0 +1,1 @@
+"""Reading real traffic: profile detection, a message stream with offsets, summaries, recordings."""

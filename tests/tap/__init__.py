@@ -1,0 +1,1 @@
+"""Tests of `daskwire tap` against real Dask peers and real sockets on loopback."""
