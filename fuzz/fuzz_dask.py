@@ -22,6 +22,7 @@ with instrumented():
         decode,
         encode,
         pack_bytes,
+        read_handshake,
         unpack,
     )
     from daskwire.dask_2023_11.framing import hint_boundaries
@@ -96,9 +97,15 @@ def _no_offloaded(value: Any) -> None:
 
 
 def check_decode(frames: list[bytes], limits: Limits) -> None:
-    """Both modes agree up to layer 4; what is accepted re-encodes and decodes to itself."""
+    """Both modes agree up to layer 4; what is accepted re-encodes and decodes to itself;
+    read as a comm handshake, it fails as the decoder does, or with invalid-handshake."""
     fwd_ok, fwd = _outcome(lambda: decode(frames, mode=FORWARDING, limits=limits))
     con_ok, con = _outcome(lambda: decode(frames, mode=CONSUMING, limits=limits))
+    hs_ok, hs = _outcome(lambda: read_handshake(frames, limits))
+    if not fwd_ok:
+        assert (hs_ok, hs) == (False, fwd), f"decode rejects ({fwd}), read_handshake: {hs}"
+    elif not hs_ok:
+        assert hs == "invalid-handshake", f"read_handshake rejects ({hs}) what decodes (DK-3)"
     if not fwd_ok:
         assert (con_ok, con) == (False, fwd), f"forwarding rejects ({fwd}), consuming: {con}"
         return

@@ -567,3 +567,39 @@ def test_next_message_rules_are_checked(testee: Any, caught: set[str], why: str)
     failing = {i for i, r in results.items() if r.outcome != "passed"}
     assert failing == caught
     assert all(why in results[i].reason for i in caught)
+
+
+def test_handshake_vectors_need_what_their_next_message_needs() -> None:
+    """The handshake capability runs every handshake vector; one that writes a message next
+    needs the encode direction too, one that reads the peer's next message a consuming
+    decoder (DK-6, DK-7). Neither missing direction is an optional skip."""
+    from daskwire_conformance.runner.judge import Capabilities, unsupported
+
+    caps = Capabilities.of(
+        {
+            "directions": [],
+            "codecs": ["lz4", "zlib"],
+            "canonical": False,
+            "limits": True,
+            "handshake": True,
+        },
+        "dask-2023.11",
+    )
+    why = {v.id: unsupported(v, caps) for v in _handshake_vectors()}
+    writes = {i for i, v in zip(why, _handshake_vectors(), strict=True) if "message" in v.input}
+    reads = {i for i, v in zip(why, _handshake_vectors(), strict=True) if "receive" in v.input}
+    assert writes
+    assert reads
+    for vid, found in why.items():
+        if vid in writes:
+            assert found == (
+                "direction 'encode' not declared (the message after the handshake)",
+                False,
+            )
+        elif vid in reads:
+            assert found == (
+                "direction 'decode-consuming' not declared (the message after the handshake)",
+                False,
+            )
+        else:
+            assert found is None, (vid, found)

@@ -276,8 +276,8 @@ class ReferenceTestee:
                 )
                 result = {**result, "encoded": _hex_frames(encoded)}
             if "receive" in request:  # the peer's next message, whatever codec it used
-                frames = [bytes.fromhex(f) for f in request["receive"]]
-                message = self.decode(frames, mode="consuming", limits=limits)
+                sent = [bytes.fromhex(f) for f in request["receive"]]
+                message = self.decode(sent, mode="consuming", limits=limits)
                 result = {**result, "received": to_notation(message)}
             return result
         if cmd == "stop":

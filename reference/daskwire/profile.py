@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from .limits import Limits
 from .model import Buffer
 
-__all__ = ["ConnectionOptions", "Profile", "StreamReader", "package_name"]
+__all__ = ["ConnectionOptions", "Handshake", "Profile", "StreamReader", "package_name"]
 
 
 class StreamReader(Protocol):

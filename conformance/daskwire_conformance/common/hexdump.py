@@ -520,15 +520,20 @@ def annotate(
 def annotate_handshake(
     frames: Sequence[bytes], *, limits: Limits = DEFAULT_LIMITS, profile: str = PLACEHOLDER_V1
 ) -> str:
-    """`annotate` of the first message of a connection, read as a comm handshake too: its
-    last note says what the peer proposed, or why it is no handshake (DK-3)."""
+    """`annotate` of the first message of a connection, read as a comm handshake: as a
+    forwarding receiver reads it (DK-3), its last note says what the peer proposed, or why
+    it is no handshake."""
     dump = _Dump()
     frames = [bytes(f) for f in frames]
     if _profile(profile) == DASK_2023_11:
         _dask_frames(dump, frames, [0] * len(frames), limits=limits)
     else:
         _frames(dump, frames, [0] * len(frames))
-    notes = _decode_verdicts(frames, limits, profile)
+    notes: list[str] = []
+    try:
+        _get_profile(profile).decode(frames, mode="forwarding", limits=limits)
+    except DaskwireError as error:
+        notes = [_verdict(error)]
     read = _get_profile(profile).read_handshake
     if not notes and read is not None:
         try:

@@ -47,8 +47,10 @@ DIRECTION_OF_KIND: Final = {
     "unpack": "wire",
     "reject-unpack": "wire",
     "stream": "wire",
-    "handshake": "wire",
-    "reject-handshake": "wire",
+    # the `handshake` capability (in `needs`) is what these vectors need; one that goes on
+    # to write or read a message needs `encode` or `decode-consuming` too (_next_directions)
+    "handshake": "handshake",
+    "reject-handshake": "handshake",
 }
 MODES: Final = ("forwarding", "consuming")
 #: Boolean capabilities a testee may leave out; vectors that need one name it in `needs`.
@@ -782,14 +784,20 @@ def _after_handshake(
     exchange: Exchange, vector: Vector, frames: list[bytes], agreed: Mapping[str, Any], profile: str
 ) -> Check:
     """DK-6: the message a side writes after the handshake decodes to the vector's value,
-    and its data frames use the agreed codec or none, as the frames themselves say."""
+    and the data frames it compressed itself (those of the message's `Materialized`
+    values, in the order the frames hold them) use the agreed codec or none, as the frames
+    themselves say; a forwarded value keeps its codec (DR-3)."""
+    from daskwire.notation import from_notation
+
     verdict = _semantic_encode(
         exchange, vector.expected["consumed"], frames, profile, independent=True
     )
     if verdict.outcome != "passed":
         return verdict
     read = checks_for(profile).codecs_used
-    used = read(frames) if read is not None else frozenset()
+    per_value = read(frames) if read is not None else []
+    own = _own_values(from_notation(vector.input["message"]))
+    used = {c for codecs, mine in zip(per_value, own, strict=False) if mine for c in codecs}
     allowed = {None, agreed["compression"]}
     wrong = sorted(str(c) for c in used - allowed)
     if wrong:
@@ -805,6 +813,25 @@ def _after_handshake(
             seconds=exchange.seconds,
         )
     return verdict
+
+
+def _own_values(message: Any) -> list[bool]:
+    """For each offloaded value of a message in pre-order (the order an encoder gives their
+    frames, DM-11): True for a `Materialized` one, whose frames the encoder compresses
+    itself, False for one it forwards in wire form."""
+    from daskwire.model import Materialized, Offloaded, Pickled
+
+    out: list[bool] = []
+    stack: list[Any] = [message]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Materialized | Offloaded | Pickled):
+            out.append(isinstance(node, Materialized))
+        elif isinstance(node, Mapping):
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, list | tuple):
+            stack.extend(reversed(node))
+    return out
 
 
 def _compare_messages(exchange: Exchange, want_messages: Any, messages: Any) -> Check:
@@ -845,6 +872,15 @@ _JUDGES: Final[dict[str, Callable[[Vector, Capabilities, Send], list[Check]]]] =
 }
 
 
+def _next_directions(vector: Vector) -> tuple[str, ...]:
+    """The directions a handshake vector's next message needs: `encode` to write its
+    `message` (DK-6), a consuming decoder to read its `receive` (DK-7)."""
+    return (
+        *(("encode",) if "message" in vector.input else ()),
+        *(("decode-consuming",) if "receive" in vector.input else ()),
+    )
+
+
 def unsupported(vector: Vector, caps: Capabilities) -> tuple[str, bool] | None:
     """Why the testee cannot run a vector, and whether that is an optional capability."""
     direction = DIRECTION_OF_KIND.get(vector.kind)
@@ -862,6 +898,15 @@ def unsupported(vector: Vector, caps: Capabilities) -> tuple[str, bool] | None:
                 return (f"decoder modes {'/'.join(wanted)} not declared", False)
         elif not modes:
             return ("no decoder mode declared", False)
+    elif direction == "handshake":
+        if "handshake" not in caps.optional:
+            return ("capability 'handshake' not declared", True)
+        for needed in _next_directions(vector):
+            if needed not in caps.directions:
+                return (
+                    f"direction {needed!r} not declared (the message after the handshake)",
+                    False,
+                )
     elif direction not in caps.directions:
         return (f"direction {direction!r} not declared", False)
     for need in vector.needs:

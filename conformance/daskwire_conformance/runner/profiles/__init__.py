@@ -40,9 +40,10 @@ class ProfileChecks:
     #: cannot hide (CE-10); raises `Undecided` for a codec it does not know and
     #: `NotDecompressible` for frames that do not decompress.
     independent_consumed: Callable[[Sequence[bytes]], Any] | None = None
-    #: The codec names (None for none) an encoder's frames give their data frames, read
-    #: from the frames alone; None for a profile whose connections agree no codec.
-    codecs_used: Callable[[Sequence[bytes]], frozenset[str | None]] | None = None
+    #: For each offloaded value of an encoder's frames, in the order the frames hold them,
+    #: the codec names (None for none) its data frames have, read from the frames alone;
+    #: None for a profile whose connections agree no codec.
+    codecs_used: Callable[[Sequence[bytes]], list[frozenset[str | None]]] | None = None
 
 
 def checks_for(profile: str) -> ProfileChecks:

@@ -70,17 +70,17 @@ def marker_order_problem(frames: Sequence[bytes]) -> str | None:
     return None
 
 
-def codecs_used(frames: Sequence[bytes]) -> frozenset[str | None]:
-    """Every entry of the `"compression"` arrays of the sub-headers that frame 0's index
-    markers point at (DS-3): the codecs an encoder gave its data frames. Frames the
-    reference decoded are read; an entry that is not a str or nil counts as its repr."""
-    used: set[str | None] = set()
+def codecs_used(frames: Sequence[bytes]) -> list[frozenset[str | None]]:
+    """For each index marker of frame 0, in pre-order, the entries of its sub-header's
+    `"compression"` array (DS-3): the codecs an encoder gave that value's data frames.
+    Frames the reference decoded are read; an entry that is not a str or nil counts as its
+    repr."""
+    used: list[frozenset[str | None]] = []
     for index in _index_markers(bytes(frames[0])):
         header = _read(bytes(frames[index]))
         codecs = header.get("compression") if type(header) is dict else None
-        for codec in codecs or ():
-            used.add(codec if codec is None or type(codec) is str else repr(codec))
-    return frozenset(used)
+        used.append(frozenset(c if c is None or type(c) is str else repr(c) for c in codecs or ()))
+    return used
 
 
 def _pairs(frame: bytes) -> list[tuple[Any, Any]] | None:

@@ -8,7 +8,7 @@ import itertools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from daskwire.notation import (
     NotationError,
@@ -439,12 +439,7 @@ class Builder:
         """A handshake case: this side's proposal `local`, the peer's handshake `frames`, and
         the options both agree (`expect.agreed`) or the peer's rejection (DK-1 to DK-5)."""
         local = case.get("local")
-        if (
-            not isinstance(local, Mapping)
-            or set(local) != {"compression", "pickle-protocol"}
-            or not (local["compression"] is None or isinstance(local["compression"], str))
-            or type(local["pickle-protocol"]) is not int
-        ):
+        if not _options_ok(local):
             msg = f"{case.source}: case {case.id}: local needs compression and pickle-protocol"
             raise CaseError(msg)
         frames, parent = self._case_frames(case)
@@ -466,8 +461,9 @@ class Builder:
             expected = self._reject_expected(case, expect, modes=False)
         else:
             agreed = expect.get("agreed")
-            if not isinstance(agreed, Mapping) or set(agreed) != {"compression", "pickle-protocol"}:
-                msg = f"{case.source}: case {case.id}: expect.agreed is required"
+            if not _options_ok(agreed):
+                msg = f"{case.source}: case {case.id}: expect.agreed needs compression and "
+                msg += "pickle-protocol (a str or null, a non-negative integer)"
                 raise CaseError(msg)
             expected = {"agreed": dict(agreed)}
             if "message" in extra:
@@ -749,7 +745,9 @@ class Builder:
             self._disagree(spec.id, f"agreement on {spec.expected['agreed']}", out.describe())
             return
         mine, agreed = out.value
-        if agreed != spec.expected["agreed"]:
+        if json.dumps(agreed, sort_keys=True) != json.dumps(
+            spec.expected["agreed"], sort_keys=True
+        ):
             self._disagree(spec.id, f"agreement on {spec.expected['agreed']}", f"{agreed}")
         problem = self.kit.own_handshake(mine, local) if self.kit.own_handshake else None
         if problem is not None:
@@ -805,6 +803,18 @@ class Builder:
             return
         again = run_decode(self._profile, out.value, "forwarding", None)
         self._compare_value(vid, "re-encoded forwarding (RX-4)", to_notation(value), again)
+
+
+def _options_ok(node: Any) -> TypeGuard[Mapping[str, Any]]:
+    """A case's connection options: exactly `compression` (a str or null) and
+    `pickle-protocol` (an int, not a bool or a float, not negative)."""
+    return (
+        isinstance(node, Mapping)
+        and set(node) == {"compression", "pickle-protocol"}
+        and (node["compression"] is None or type(node["compression"]) is str)
+        and type(node["pickle-protocol"]) is int
+        and node["pickle-protocol"] >= 0
+    )
 
 
 def _pad(a: Sequence[bytes], b: Sequence[bytes]) -> list[tuple[bytes | None, bytes | None]]:
