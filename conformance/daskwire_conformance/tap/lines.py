@@ -11,7 +11,7 @@ from typing import Final
 
 from daskwire import ConnectionOptions
 
-from daskwire_conformance.common.text import escape
+from daskwire_conformance.common.text import bare, escape
 from daskwire_conformance.common.words import counted
 from daskwire_conformance.traffic.detect import Detection
 from daskwire_conformance.traffic.handshakes import compare, python_text
@@ -78,13 +78,6 @@ def proposal(handshake: HandshakeSummary) -> str:
     )
 
 
-def _reason(text: str | None, category: str, requirement: str | None) -> str:
-    """An error's message without the "category [ID]: " the line already shows."""
-    text = text or ""
-    prefix = f"{category} [{requirement}]: " if requirement else f"{category}: "
-    return text.removeprefix(prefix)
-
-
 def open_line(connection: int, client: str, upstream: str) -> str:
     """A connection starts (without its time: the forwarding side adds it)."""
     return f"conn {connection} open: client {client} -> upstream {upstream}"
@@ -116,7 +109,7 @@ def message_line(when: str, connection: int, direction: str, seen: Seen) -> list
         out.append(
             f"{when} conn {connection} {direction} #{seen.index} violation: "
             f"{seen.category} ({seen.requirement or 'no requirement'}) in the message at byte "
-            f"{seen.offset:,}: {_reason(seen.error, seen.category, seen.requirement)}"
+            f"{seen.offset:,}: {bare(seen.error, seen.category, seen.requirement)}"
         )
     return [escape(line) for line in out]
 
@@ -127,7 +120,7 @@ def failure_line(when: str, connection: int, direction: str, failure: Failure) -
     return escape(
         f"{when} conn {connection} {direction} #{failure.index} violation: {failure.category} "
         f"({failure.requirement or 'no requirement'}) at byte {failure.offset:,}: "
-        f"{_reason(failure.message, failure.category, failure.requirement)}. "
+        f"{bare(failure.message, failure.category, failure.requirement)}. "
         f"Decoding of {direction} stops here ({failure.why_stop}); "
         "the bytes are still forwarded unchanged"
     )
