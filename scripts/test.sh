@@ -48,17 +48,17 @@ step rust-lint cargo clippy --manifest-path examples/rust/Cargo.toml --locked --
 step rust-test cargo test --manifest-path examples/rust/Cargo.toml --locked
 step rust-build cargo build --manifest-path examples/rust/Cargo.toml --locked --release
 # The conformance suite: no baselines; every required vector must pass. The reference runs
-# every profile, one report each ({profile}); the Rust example (protocol 1) placeholder-v1.
+# every profile, one report each ({profile}); so does the Rust example (harness protocol 2).
 step check-stdio daskwire check --json-report 'reports/reference-stdio-{profile}.json'
 step check-inprocess daskwire check --python daskwire_conformance.testee:ReferenceTestee \
     --json-report 'reports/reference-in-process-{profile}.json'
-step check-rust daskwire check --json-report reports/rust-example.json -- "$RUST_BIN"
+step check-rust daskwire check --json-report 'reports/rust-example-{profile}.json' -- "$RUST_BIN"
 # The site's Implementations page shows the results kept in spec/implementations/, one file per
 # implementation and profile. They are recorded from the checks above, and the step fails when
 # they change: review, then commit.
 step results daskwire spec results --fail-on-change \
     reports/reference-stdio-placeholder-v1.json reports/reference-stdio-dask-2023.11.json \
-    reports/rust-example.json
+    reports/rust-example-placeholder-v1.json reports/rust-example-dask-2023.11.json
 # pytest saves screenshots of key pages of the site to reports/screenshots/.
 step pytest coverage run -m pytest
 # The codec again with the C extension off: its exact, pure-Python paths alone (accel.py).
@@ -76,5 +76,6 @@ step spec daskwire spec build --site-dir "$site_dir"
 step bench-smoke python bench/bench_reference.py --quick
 step bench-dask-smoke python bench/bench_dask.py --quick
 step bench-tap-smoke python bench/bench_tap.py --quick
+step bench-typed-smoke python bench/bench_typed.py --quick
 step bench-runner-smoke python bench/bench_runner.py --quick --rust "$RUST_BIN"
 echo "All steps passed."

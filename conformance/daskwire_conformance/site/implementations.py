@@ -46,17 +46,20 @@ RESULTS_FORMAT: Final = "daskwire-results/1"
 #: Outcomes a result counts, in the order the page shows them.
 OUTCOMES: Final = ("passed", "failed", "errored", "skipped", "xfailed")
 #: The commands that measure the implementations of the kit and record their results.
-#: The reference declares every profile, so its check writes one report per profile; the Rust
-#: example speaks harness protocol 1, so its check runs placeholder-v1 only.
+#: The reference and the Rust example declare every profile, so each check writes one report
+#: per profile.
 REFRESH_COMMANDS: Final = (
     "daskwire check --json-report reports/reference-stdio-{profile}.json",
     (
-        "daskwire check --json-report reports/rust-example.json -- "
+        "daskwire check --json-report reports/rust-example-{profile}.json -- "
         "examples/rust/target/release/daskwire-rs"
     ),
     "daskwire spec results "
-    + " ".join(f"reports/reference-stdio-{profile}.json" for profile in PROFILES)
-    + " reports/rust-example.json",
+    + " ".join(
+        f"reports/{name}-{profile}.json"
+        for name in ("reference-stdio", "rust-example")
+        for profile in PROFILES
+    ),
 )
 #: The profile whose vectors the site's vector pages show; only its areas link to them.
 VECTOR_PAGES_PROFILE: Final = PROFILE

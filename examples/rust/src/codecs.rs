@@ -142,8 +142,10 @@ fn decompress_zlib(data: &[u8], limits: &Limits) -> Result<Vec<u8>> {
         }
         let (in_before, out_before) = (inflater.total_in(), inflater.total_out());
         let consumed = in_before as usize;
+        // Not `Finish`: miniz_oxide takes a first `Finish` call as one-shot decompression
+        // and fails for good when the output needs more room than that call had (64 KiB).
         let status = inflater
-            .decompress_vec(&data[consumed..], &mut out, FlushDecompress::Finish)
+            .decompress_vec(&data[consumed..], &mut out, FlushDecompress::None)
             .map_err(|e| Error::invalid_compressed_data("CP-4", format!("zlib: {e}")))?;
         if out.len() as u64 > bound {
             return Err(Error::limit_exceeded(

@@ -64,7 +64,7 @@ pub enum Error {
     TruncatedInput(Detail),
     /// `trailing-bytes`: bytes follow the last frame of a single message.
     TrailingBytes(Detail),
-    /// `too-few-frames`: fewer than two frames.
+    /// `too-few-frames`: fewer than two frames (placeholder-v1), no frame (dask-2023.11).
     TooFewFrames(Detail),
     /// `invalid-small-header`: frame 0 is not empty nor one map with str keys, or a bad `compression`.
     InvalidSmallHeader(Detail),
@@ -105,10 +105,16 @@ pub enum Error {
     },
     /// `unencodable-value`: the encoder cannot represent the message.
     UnencodableValue(Detail),
+    /// `invalid-read-hint` (dask-2023.11): the TCP no-split hint is not on a frame boundary.
+    InvalidReadHint(Detail),
+    /// `invalid-marker` (dask-2023.11): a map with a reserved marker key is malformed or misplaced.
+    InvalidMarker(Detail),
+    /// `invalid-handshake` (dask-2023.11): the first message of a connection is no handshake.
+    InvalidHandshake(Detail),
 }
 
 /// Every category name, in the order of the spec's list.
-pub const CATEGORIES: [&str; 20] = [
+pub const CATEGORIES: [&str; 23] = [
     "truncated-input",
     "trailing-bytes",
     "too-few-frames",
@@ -129,6 +135,9 @@ pub const CATEGORIES: [&str; 20] = [
     "length-mismatch",
     "limit-exceeded",
     "unencodable-value",
+    "invalid-read-hint",
+    "invalid-marker",
+    "invalid-handshake",
 ];
 
 fn detail(requirement: &'static str, message: impl Into<String>) -> Detail {
@@ -171,6 +180,9 @@ constructors! {
     invalid_header => InvalidHeader,
     length_mismatch => LengthMismatch,
     unencodable_value => UnencodableValue,
+    invalid_read_hint => InvalidReadHint,
+    invalid_marker => InvalidMarker,
+    invalid_handshake => InvalidHandshake,
 }
 
 impl Error {
@@ -205,6 +217,9 @@ impl Error {
             Error::LengthMismatch(_) => "length-mismatch",
             Error::LimitExceeded { .. } => "limit-exceeded",
             Error::UnencodableValue(_) => "unencodable-value",
+            Error::InvalidReadHint(_) => "invalid-read-hint",
+            Error::InvalidMarker(_) => "invalid-marker",
+            Error::InvalidHandshake(_) => "invalid-handshake",
         }
     }
 
@@ -229,7 +244,10 @@ impl Error {
             | Error::CountMismatch(d)
             | Error::InvalidHeader(d)
             | Error::LengthMismatch(d)
-            | Error::UnencodableValue(d) => d,
+            | Error::UnencodableValue(d)
+            | Error::InvalidReadHint(d)
+            | Error::InvalidMarker(d)
+            | Error::InvalidHandshake(d) => d,
             Error::LimitExceeded { detail, .. } => detail,
         }
     }
@@ -279,6 +297,9 @@ mod tests {
             Error::length_mismatch("CP-6", ""),
             Error::limit_exceeded(Limit::MaxDepth, ""),
             Error::unencodable_value("PH-11", ""),
+            Error::invalid_read_hint("DT-4", ""),
+            Error::invalid_marker("DM-6", ""),
+            Error::invalid_handshake("DK-3", ""),
         ];
         let names: Vec<&str> = all.iter().map(Error::category).collect();
         assert_eq!(names, CATEGORIES);

@@ -71,8 +71,17 @@ impl Limits {
     where
         I: IntoIterator<Item = u64>,
     {
+        self.check_frames_after(0, count, lengths)
+    }
+
+    /// As [`Limits::check_frames`], with `extra` bytes on the wire before the prelude
+    /// (dask-2023.11's 8-byte read hint, DL-1).
+    pub fn check_frames_after<I>(&self, extra: u64, count: u64, lengths: I) -> Result<()>
+    where
+        I: IntoIterator<Item = u64>,
+    {
         self.check_frame_count(count)?;
-        let mut total: u128 = 8 + 8 * u128::from(count);
+        let mut total: u128 = u128::from(extra) + 8 + 8 * u128::from(count);
         for (index, length) in lengths.into_iter().enumerate() {
             self.check_frame_bytes(index, length)?;
             total += u128::from(length);

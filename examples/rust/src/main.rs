@@ -1,4 +1,5 @@
-//! `daskwire-rs`: speaks the daskwire harness protocol v1 on stdin and stdout.
+//! `daskwire-rs`: speaks the daskwire harness protocol on stdin and stdout: version 2 (both
+//! profiles, placeholder-v1 and dask-2023.11) when the runner offers it, else version 1.
 
 use std::io::{self, BufWriter};
 use std::process::ExitCode;

@@ -134,8 +134,8 @@ mod tests {
     //! (`tests/dask_messages.rs`); this one checks the payload against rmp-serde.
 
     use super::*;
-    use crate::encode::EncodeOptions;
     use crate::limits::Limits;
+    use crate::options::EncodeOptions;
     use crate::typed::{decode_typed, encode_typed};
 
     #[test]

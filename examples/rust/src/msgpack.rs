@@ -1,32 +1,36 @@
-//! A strict, bounded msgpack reader for the profile (PL-*) and a canonical writer (CE-1).
+//! A strict, bounded msgpack reader (PL-*) and a shortest-form writer (CE-1), shared by
+//! every profile.
 //!
-//! The reader accepts every msgpack format the profile allows (including non-minimal
-//! ones, PL-12), rejects ext types (PL-9), disallowed or duplicate map keys (PL-6, PL-7)
-//! and invalid UTF-8 (PL-3), and checks the nesting depth before it descends (PL-11),
-//! so hostile input can neither blow the stack nor make it allocate more than the
-//! input's size. The writer always chooses the shortest form and uses `rmp`.
+//! The reader accepts every msgpack format the profiles allow (including non-minimal
+//! ones, PL-12), rejects ext types (PL-9) and invalid UTF-8 (PL-3), checks each map's keys
+//! with the profile's [`KeyPolicy`] (which keys are allowed, and when two are the same), and
+//! checks the nesting depth before it descends (PL-11), so hostile input can neither blow
+//! the stack nor make it allocate more than the input's size. The writer always chooses the
+//! shortest form and uses `rmp`.
 
 use std::collections::HashSet;
+use std::hash::Hash;
 
 use crate::error::{Error, Result};
 use crate::value::{Map, Value};
 
-/// Why the reader stopped; the caller maps it to a category (frame 0 and frame 1 differ).
+/// Why the reader stopped; the caller maps it to its profile's category and requirement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadErrorKind {
     /// Truncated data, a never-used byte, invalid UTF-8 or trailing bytes.
     Malformed,
     /// An ext type (including timestamps).
     Ext,
-    /// A key of a disallowed type.
+    /// A key of a type the key policy does not allow.
     MapKey,
-    /// A key equal to an earlier key of the same map.
+    /// A key the key policy finds equal to an earlier key of the same map.
     DuplicateKey,
     /// A str that is not valid UTF-8.
     Utf8,
-    /// A map key that is, or holds, a map with a reserved placeholder key (PH-1). Such a
-    /// key breaks both PL-6 and PH-7; the more specific report is chosen.
-    PlaceholderInKey,
+    /// A key the key policy does not allow because it is, or holds, something the profile
+    /// reserves (placeholder-v1: a placeholder map, PH-7): a more specific report than
+    /// [`ReadErrorKind::MapKey`].
+    ReservedInKey,
     /// Containers nested deeper than the limit.
     Depth,
 }
@@ -40,92 +44,52 @@ pub struct ReadError {
     pub message: String,
 }
 
-impl ReadError {
-    /// The error for frame 1 (the payload) and for headers inside it.
-    pub fn into_payload_error(self, max_depth: u64) -> Error {
-        match self.kind {
-            ReadErrorKind::Malformed => Error::invalid_msgpack("PL-1", self.message),
-            ReadErrorKind::Ext => Error::unsupported_type("PL-9", self.message),
-            ReadErrorKind::MapKey => Error::invalid_map_key("PL-6", self.message),
-            ReadErrorKind::DuplicateKey => Error::invalid_map_key("PL-7", self.message),
-            ReadErrorKind::Utf8 => Error::invalid_msgpack("PL-3", self.message),
-            ReadErrorKind::PlaceholderInKey => Error::misplaced_placeholder("PH-7", self.message),
-            ReadErrorKind::Depth => Error::limit_exceeded(
-                crate::error::Limit::MaxDepth,
-                format!("{} (max_depth {max_depth})", self.message),
-            ),
-        }
-    }
-}
-
 type ReadResult<T> = std::result::Result<T, ReadError>;
 
-/// A key in a form that can be hashed, for the duplicate check (PL-7).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum KeyRepr {
-    Nil,
-    Int(i128),
-    Str(String),
-    Bin(Vec<u8>),
-    Array(Vec<KeyRepr>),
+/// Why a key policy refuses a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRejection {
+    /// [`ReadErrorKind::MapKey`], or [`ReadErrorKind::ReservedInKey`].
+    pub kind: ReadErrorKind,
+    /// What the key is, completing "map key 3 ...", as in "is a float32".
+    pub what: String,
 }
 
-/// The hashable form of a key, or `None` if the key's type is not allowed (PL-6).
-fn key_repr(key: &Value) -> Option<KeyRepr> {
-    Some(match key {
-        Value::Nil => KeyRepr::Nil,
-        Value::Int(i) => KeyRepr::Int(*i),
-        Value::Str(s) => KeyRepr::Str(s.clone()),
-        Value::Bin(b) => KeyRepr::Bin(b.clone()),
-        Value::Array(items) => KeyRepr::Array(items.iter().map(key_repr).collect::<Option<_>>()?),
-        _ => return None,
-    })
+/// A profile's map-key rules: which keys a map may have, and when two keys are the same.
+/// Each profile implements it in its own folder; the reader applies it to every map.
+pub trait KeyPolicy {
+    /// A key's hashable form: two allowed keys are the same exactly when their forms are.
+    type Form: Eq + Hash;
+
+    /// The form of an allowed key; `Ok(None)` for an allowed key equal to no key, itself
+    /// included; `Err` for a key the profile does not allow.
+    fn form(&self, key: &Value) -> std::result::Result<Option<Self::Form>, KeyRejection>;
+
+    /// What a key equal to an earlier key is, completing "map key 3 ...".
+    fn duplicate(&self) -> &'static str;
 }
 
-/// Checks the keys of a map against PL-6 and PL-7; `Err` names the requirement and the key.
-pub fn check_map_keys(map: &Map) -> std::result::Result<(), (&'static str, String)> {
-    let mut seen = HashSet::with_capacity(map.len());
-    for (index, (key, _)) in map.iter().enumerate() {
-        let Some(repr) = key_repr(key) else {
-            return Err((
-                "PL-6",
-                format!(
-                    "map key {index} is a {} (allowed: str, bin, int, nil, arrays of those)",
-                    disallowed_key_type(key)
-                ),
-            ));
-        };
-        if !seen.insert(repr) {
-            return Err(("PL-7", format!("map key {index} repeats an earlier key")));
-        }
-    }
-    Ok(())
-}
-
-fn disallowed_key_type(key: &Value) -> &'static str {
-    match key {
-        Value::Array(items) => items
-            .iter()
-            .find(|item| key_repr(item).is_none())
-            .map_or("array", disallowed_key_type),
-        other => other.type_name(),
-    }
-}
-
-struct Reader<'a> {
+struct Reader<'a, 'p, P: KeyPolicy> {
     buf: &'a [u8],
     pos: usize,
     max_depth: u64,
+    keys: &'p P,
+    /// Input bytes that container reservations may still claim. Every container claims
+    /// from this one budget, so nested hostile counts cannot each reserve the whole input.
+    budget: usize,
 }
 
-/// Reads exactly one msgpack value from `buf`: no trailing bytes (PL-1).
+/// Reads exactly one msgpack value from `buf`, no trailing bytes (PL-1), checking every
+/// map's keys with `keys`.
 ///
 /// `max_depth` bounds the nesting of maps and arrays; the top-level container is depth 1.
-pub fn read_one(buf: &[u8], max_depth: u64) -> ReadResult<Value> {
+pub fn read_one<P: KeyPolicy>(buf: &[u8], max_depth: u64, keys: &P) -> ReadResult<Value> {
     let mut reader = Reader {
         buf,
         pos: 0,
         max_depth,
+        keys,
+        budget: buf.len(),
     };
     let value = reader.value(0)?;
     if reader.pos != buf.len() {
@@ -134,7 +98,7 @@ pub fn read_one(buf: &[u8], max_depth: u64) -> ReadResult<Value> {
     Ok(value)
 }
 
-impl<'a> Reader<'a> {
+impl<'a, P: KeyPolicy> Reader<'a, '_, P> {
     fn malformed(&self, message: String) -> ReadError {
         ReadError {
             kind: ReadErrorKind::Malformed,
@@ -280,10 +244,19 @@ impl<'a> Reader<'a> {
         Ok(inner)
     }
 
+    /// Room to reserve for `n` items that take at least `width` input bytes each: no more
+    /// than the rest of the input holds, nor, summed over all containers, than its size.
+    fn reserve(&mut self, n: u32, width: usize) -> usize {
+        let room = (n as usize)
+            .min(self.remaining() / width)
+            .min(self.budget / width);
+        self.budget -= room * width;
+        room
+    }
+
     fn array(&mut self, n: u32, depth: u64) -> ReadResult<Value> {
         let inner = self.enter(depth)?;
-        // Every element takes at least one byte: never reserve more than the input holds.
-        let mut items = Vec::with_capacity((n as usize).min(self.remaining()));
+        let mut items = Vec::with_capacity(self.reserve(n, 1));
         for _ in 0..n {
             items.push(self.value(inner)?);
         }
@@ -292,32 +265,25 @@ impl<'a> Reader<'a> {
 
     fn map(&mut self, n: u32, depth: u64) -> ReadResult<Value> {
         let inner = self.enter(depth)?;
-        let mut entries: Map = Vec::with_capacity((n as usize).min(self.remaining() / 2));
+        let mut entries: Map = Vec::with_capacity(self.reserve(n, 2));
         let mut seen = HashSet::new();
         for index in 0..n {
             let key_at = self.pos;
             let key = self.value(inner)?;
-            let Some(repr) = key_repr(&key) else {
-                if crate::header::find_reserved(&key).is_some() {
-                    return Err(ReadError {
-                        kind: ReadErrorKind::PlaceholderInKey,
-                        message: format!(
-                            "at offset {key_at}: map key {index} is or holds a placeholder"
-                        ),
-                    });
-                }
-                return Err(ReadError {
-                    kind: ReadErrorKind::MapKey,
-                    message: format!(
-                        "at offset {key_at}: map key {index} is a {}",
-                        disallowed_key_type(&key)
-                    ),
-                });
+            let refused = match self.keys.form(&key) {
+                Err(KeyRejection { kind, what }) => Some((kind, what)),
+                Ok(Some(form)) => (!seen.insert(form)).then(|| {
+                    (
+                        ReadErrorKind::DuplicateKey,
+                        self.keys.duplicate().to_owned(),
+                    )
+                }),
+                Ok(None) => None,
             };
-            if !seen.insert(repr) {
+            if let Some((kind, what)) = refused {
                 return Err(ReadError {
-                    kind: ReadErrorKind::DuplicateKey,
-                    message: format!("at offset {key_at}: map key {index} is a duplicate"),
+                    kind,
+                    message: format!("at offset {key_at}: map key {index} {what}"),
                 });
             }
             let value = self.value(inner)?;
@@ -366,10 +332,14 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<()> {
                 write_value(out, v)?;
             }
         }
-        Value::Offloaded(_) | Value::Materialized(_) => {
+        Value::Offloaded(_)
+        | Value::Materialized(_)
+        | Value::Set(_)
+        | Value::Enum(_)
+        | Value::Pickled(_) => {
             return Err(Error::unencodable_value(
                 "PH-7",
-                "an offloaded value cannot be written inline",
+                format!("a {} value cannot be written inline", value.type_name()),
             ));
         }
     }
@@ -423,6 +393,37 @@ mod tests {
 
     fn hex(s: &str) -> Vec<u8> {
         crate::hex::decode(s).unwrap()
+    }
+
+    /// A key policy for these tests only: int and str keys, equal when the same value.
+    /// Each profile's own policy is tested in `tests/key_policies.rs`.
+    struct IntStrKeys;
+
+    impl KeyPolicy for IntStrKeys {
+        type Form = (Option<i128>, Option<String>);
+
+        fn form(&self, key: &Value) -> std::result::Result<Option<Self::Form>, KeyRejection> {
+            match key {
+                Value::Int(i) => Ok(Some((Some(*i), None))),
+                Value::Str(s) => Ok(Some((None, Some(s.clone())))),
+                Value::Map(_) => Err(KeyRejection {
+                    kind: ReadErrorKind::ReservedInKey,
+                    what: "is a map".into(),
+                }),
+                other => Err(KeyRejection {
+                    kind: ReadErrorKind::MapKey,
+                    what: format!("is a {}", other.type_name()),
+                }),
+            }
+        }
+
+        fn duplicate(&self) -> &'static str {
+            "repeats"
+        }
+    }
+
+    fn read_one(buf: &[u8], max_depth: u64) -> ReadResult<Value> {
+        super::read_one(buf, max_depth, &IntStrKeys)
     }
 
     #[test]
@@ -480,11 +481,18 @@ mod tests {
         assert_eq!(kind("0101", 4), ReadErrorKind::Malformed);
         assert_eq!(kind("a2c328", 4), ReadErrorKind::Utf8);
         assert_eq!(kind("d4ff00", 4), ReadErrorKind::Ext);
+        // The policy's verdicts, with its words, at the key's offset.
         assert_eq!(kind("81c301", 4), ReadErrorKind::MapKey);
-        assert_eq!(kind("81ca0000000001", 4), ReadErrorKind::MapKey);
-        assert_eq!(kind("818001", 4), ReadErrorKind::MapKey);
+        assert_eq!(kind("818001", 4), ReadErrorKind::ReservedInKey);
         assert_eq!(kind("820101cc0102", 4), ReadErrorKind::DuplicateKey);
-        assert_eq!(kind("82910101910102", 4), ReadErrorKind::DuplicateKey);
+        assert_eq!(
+            read_one(&hex("830101a16101a16102"), 4).unwrap_err().message,
+            "at offset 6: map key 2 repeats"
+        );
+        assert_eq!(
+            read_one(&hex("81ca0000000001"), 4).unwrap_err().message,
+            "at offset 1: map key 0 is a float32"
+        );
         assert_eq!(kind("9191919100", 3), ReadErrorKind::Depth);
         assert!(read_one(&hex("91919100"), 3).is_ok());
         // A huge declared length with no data: truncation, no huge allocation.

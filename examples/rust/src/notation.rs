@@ -3,7 +3,7 @@
 use serde_json::{Map as JsonMap, Value as Json, json};
 
 use crate::hex;
-use crate::value::{Map, Offloaded, Value};
+use crate::value::{EnumMember, Map, Offloaded, Value};
 
 /// A notation error: the JSON does not denote a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +56,14 @@ pub fn from_notation(json: &Json) -> NResult<Value> {
                 "map" => Value::Map(map_from_notation(body)?),
                 "offloaded" => Value::Offloaded(Box::new(offloaded_from_notation(body)?)),
                 "materialized" => Value::Materialized(Box::new(offloaded_from_notation(body)?)),
+                "pickled" => Value::Pickled(Box::new(offloaded_from_notation(body)?)),
+                "set" => match body {
+                    Json::Array(items) => {
+                        Value::Set(items.iter().map(from_notation).collect::<NResult<_>>()?)
+                    }
+                    _ => return err("\"set\" takes an array"),
+                },
+                "enum" => Value::Enum(Box::new(enum_from_notation(body)?)),
                 // A str holding a lone surrogate, as UTF-16 code units: a `String` cannot
                 // hold it, so the message is one this profile cannot express (CE-11).
                 "str-utf16" => {
@@ -164,6 +172,27 @@ fn map_from_notation(json: &Json) -> NResult<Map> {
         .collect()
 }
 
+fn enum_from_notation(json: &Json) -> NResult<EnumMember> {
+    let Json::Object(object) = json else {
+        return err("an enum is an object with module, class and name");
+    };
+    let part = |name: &str| {
+        object
+            .get(name)
+            .and_then(Json::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| NotationError(format!("an enum's {name:?} is a string")))
+    };
+    if object.len() != 3 {
+        return err("an enum has exactly module, class and name");
+    }
+    Ok(EnumMember {
+        module: part("module")?,
+        class: part("class")?,
+        name: part("name")?,
+    })
+}
+
 fn offloaded_from_notation(json: &Json) -> NResult<Offloaded> {
     let Json::Object(object) = json else {
         return err("an offloaded value is an object with header and frames");
@@ -231,6 +260,13 @@ pub fn to_notation(value: &Value) -> Json {
         Value::Map(entries) => json!({"map": map_to_notation(entries)}),
         Value::Offloaded(node) => json!({"offloaded": offloaded_to_notation(node)}),
         Value::Materialized(node) => json!({"materialized": offloaded_to_notation(node)}),
+        Value::Pickled(node) => json!({"pickled": offloaded_to_notation(node)}),
+        Value::Set(items) => json!({"set": items.iter().map(to_notation).collect::<Vec<_>>()}),
+        Value::Enum(member) => json!({"enum": {
+            "module": member.module,
+            "class": member.class,
+            "name": member.name,
+        }}),
     }
 }
 

@@ -37,8 +37,9 @@
 //!
 //! Values convert through [`Value`], which has serde impls of its own. Offloaded values
 //! cross serde as a one-entry map under a reserved key ([`OFFLOADED_KEY`],
-//! [`MATERIALIZED_KEY`]), which [`to_value`] and [`from_value`] turn back into
-//! [`Value::Offloaded`] / [`Value::Materialized`]. Other serde formats see that map.
+//! [`MATERIALIZED_KEY`], [`PICKLED_KEY`]), which [`to_value`] and [`from_value`] turn back
+//! into [`Value::Offloaded`] / [`Value::Materialized`] / [`Value::Pickled`]. Other serde
+//! formats see that map. A dask-2023.11 set is read as a sequence; an enum has no serde form.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -51,14 +52,17 @@ use serde::ser::{self, SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::decode::{Mode, decode};
-use crate::encode::{EncodeOptions, encode};
+use crate::encode::encode;
 use crate::limits::Limits;
+use crate::options::EncodeOptions;
 use crate::value::{Map, Offloaded, Value};
 
 /// The key under which an offloaded value in wire form crosses serde.
 pub const OFFLOADED_KEY: &str = "$daskwire:offloaded";
 /// The key under which an offloaded value in original form crosses serde.
 pub const MATERIALIZED_KEY: &str = "$daskwire:materialized";
+/// The key under which a dask-2023.11 pickled value ([`Value::Pickled`]) crosses serde.
+pub const PICKLED_KEY: &str = "$daskwire:pickled";
 
 /// A field that a sender may offload: the value in place, or its header and frames.
 #[derive(Debug, Clone, PartialEq)]
@@ -263,6 +267,13 @@ impl Serialize for Value {
             Value::Materialized(node) => {
                 OffloadedRef(MATERIALIZED_KEY, &node.header, &node.frames).serialize(serializer)
             }
+            Value::Pickled(node) => {
+                OffloadedRef(PICKLED_KEY, &node.header, &node.frames).serialize(serializer)
+            }
+            Value::Set(_) | Value::Enum(_) => Err(serde::ser::Error::custom(format!(
+                "a dask-2023.11 {} value has no serde form",
+                self.type_name()
+            ))),
         }
     }
 }
@@ -348,12 +359,14 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 }
 
-/// Turns `{OFFLOADED_KEY: {"header": map, "frames": [bin...]}}` back into an offloaded
-/// value; any other map is returned as it is.
+/// Turns `{OFFLOADED_KEY: {"header": map, "frames": [bin...]}}` (or the same under
+/// [`MATERIALIZED_KEY`] or [`PICKLED_KEY`]) back into its value; any other map is returned as
+/// it is.
 fn from_marker_map(entries: Map) -> Result<Value, String> {
-    let wire = match entries.as_slice() {
-        [(Value::Str(k), _)] if k == OFFLOADED_KEY => true,
-        [(Value::Str(k), _)] if k == MATERIALIZED_KEY => false,
+    let wrap: fn(Box<Offloaded>) -> Value = match entries.as_slice() {
+        [(Value::Str(k), _)] if k == OFFLOADED_KEY => Value::Offloaded,
+        [(Value::Str(k), _)] if k == MATERIALIZED_KEY => Value::Materialized,
+        [(Value::Str(k), _)] if k == PICKLED_KEY => Value::Pickled,
         _ => return Ok(Value::Map(entries)),
     };
     let Some((_, Value::Map(body))) = entries.into_iter().next() else {
@@ -393,12 +406,7 @@ fn from_marker_map(entries: Map) -> Result<Value, String> {
     let (Some(header), Some(frames)) = (header, frames) else {
         return Err("an offloaded value has a \"header\" and \"frames\"".into());
     };
-    let node = Box::new(Offloaded::new(header, frames));
-    Ok(if wire {
-        Value::Offloaded(node)
-    } else {
-        Value::Materialized(node)
-    })
+    Ok(wrap(Box::new(Offloaded::new(header, frames))))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -440,6 +448,12 @@ impl<'de> Deserializer<'de> for Value {
             }),
             Value::Offloaded(node) => marker_map(OFFLOADED_KEY, *node, visitor),
             Value::Materialized(node) => marker_map(MATERIALIZED_KEY, *node, visitor),
+            Value::Pickled(node) => marker_map(PICKLED_KEY, *node, visitor),
+            Value::Set(items) => visitor.visit_seq(SeqDe(items.into_iter())),
+            other @ Value::Enum(_) => Err(de::Error::custom(format!(
+                "a dask-2023.11 {} value has no serde form",
+                other.type_name()
+            ))),
         }
     }
 
@@ -489,9 +503,22 @@ impl<'de> Deserializer<'de> for Value {
         }
     }
 
+    /// A struct's field name, or an enum's variant: only a str names one. serde's derived
+    /// code would also take an integer as a field's index and bytes as its name, so a map
+    /// key `0` or `b"key"` would fill a field that a strict type has under a str name.
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, TypedError> {
+        match self {
+            Value::Str(s) => visitor.visit_string(s),
+            other => Err(de::Error::custom(format!(
+                "a field name is a str, not a {}",
+                other.type_name()
+            ))),
+        }
+    }
+
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct
         ignored_any
     }
 }
@@ -989,6 +1016,32 @@ mod tests {
     enum Msg {
         Thing(Inner),
         Other { n: i64 },
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Two {
+        a: i64,
+        b: i64,
+    }
+
+    #[test]
+    fn only_a_str_names_a_field() {
+        let map =
+            |key: Value| Value::Map(vec![(key, Value::Int(1)), (Value::str("b"), Value::Int(2))]);
+        assert_eq!(
+            from_value::<Two>(map(Value::str("a"))),
+            Ok(Two { a: 1, b: 2 })
+        );
+        // serde's derived code would read 0 as the first field's index and b"a" as its name.
+        for key in [Value::Int(0), Value::Bin(b"a".to_vec()), Value::Nil] {
+            let err = from_value::<Two>(map(key.clone())).expect_err("not a field name");
+            assert!(err.0.contains("a field name is a str"), "{key:?}: {err}");
+        }
+        // Integer keys stay fine where a map, not a struct, is read.
+        let ints: OrderedMap<i64, i64> =
+            from_value(Value::Map(vec![(Value::Int(7), Value::Int(8))])).expect("an int key");
+        assert_eq!(ints.0, vec![(7, 8)]);
     }
 
     #[test]

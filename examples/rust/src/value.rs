@@ -1,4 +1,5 @@
-//! The value model: msgpack values of the placeholder-v1 profile plus offloaded values.
+//! The value model: msgpack values plus offloaded values (both profiles), and the sets,
+//! enums and pickled values that only `dask-2023.11` yields.
 
 /// A map: entries in wire order (PL-8). Keys are unique (PL-7).
 pub type Map = Vec<(Value, Value)>;
@@ -33,6 +34,25 @@ pub enum Value {
     /// Original form of an offloaded value: the header without transport keys and the
     /// frames decompressed and merged (RX-2). The encoder splits and compresses it (CE-8).
     Materialized(Box<Offloaded>),
+    /// dask-2023.11: a set marker's value, elements in wire order (DM-12).
+    Set(Vec<Value>),
+    /// dask-2023.11: an enum marker's value; nothing is imported (DM-13).
+    Enum(Box<EnumMember>),
+    /// dask-2023.11: a `__Pickled__` value in wire form, in both receiver modes (DR-2,
+    /// DP-2): the sub-header exactly as decoded (its `"pickled-obj"` a bin) and the
+    /// out-of-band buffers as on the wire. Never unpickled.
+    Pickled(Box<Offloaded>),
+}
+
+/// An enum member as a dask-2023.11 enum marker names it (DM-13).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EnumMember {
+    /// The marker's `"__module__"`: the module of the enum class.
+    pub module: String,
+    /// The marker's `"__name__"`: the enum class name.
+    pub class: String,
+    /// The marker's `"name"`: the member name.
+    pub name: String,
 }
 
 /// The header and frames of an offloaded value (either form).
@@ -50,12 +70,6 @@ impl Offloaded {
         Offloaded { header, frames }
     }
 }
-
-/// The transport keys of a header (HD-1), in canonical order (CE-5).
-pub const TRANSPORT_KEYS: [&str; 4] = ["lengths", "compression", "count", "deserialize"];
-
-/// The reserved placeholder keys (PH-1), in canonical order (CE-4).
-pub const RESERVED_KEYS: [&str; 3] = ["_$header", "_$findex", "_$fcount"];
 
 impl Value {
     /// A str value.
@@ -106,24 +120,31 @@ impl Value {
             Value::Map(_) => "map",
             Value::Offloaded(_) => "offloaded",
             Value::Materialized(_) => "materialized",
+            Value::Set(_) => "set",
+            Value::Enum(_) => "enum",
+            Value::Pickled(_) => "pickled",
         }
+    }
+}
+
+/// Levels of maps and arrays, map keys included; the top-level value is at depth 1 (LM-4).
+pub fn nesting_depth(value: &Value) -> u64 {
+    match value {
+        Value::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| nesting_depth(k).max(nesting_depth(v)))
+                .max()
+                .unwrap_or(0)
+        }
+        Value::Array(items) => 1 + items.iter().map(nesting_depth).max().unwrap_or(0),
+        _ => 0,
     }
 }
 
 /// Looks up a str key in a map.
 pub fn map_get<'a>(map: &'a Map, key: &str) -> Option<&'a Value> {
     map.iter().find(|(k, _)| k.is_str(key)).map(|(_, v)| v)
-}
-
-/// True if the map holds at least one reserved placeholder key (PH-1).
-pub fn has_reserved_key(map: &Map) -> bool {
-    map.iter()
-        .any(|(k, _)| matches!(k, Value::Str(s) if RESERVED_KEYS.contains(&s.as_str())))
-}
-
-/// True if `key` is a str naming a transport key.
-pub fn is_transport_key(key: &Value) -> bool {
-    matches!(key, Value::Str(s) if TRANSPORT_KEYS.contains(&s.as_str()))
 }
 
 /// Typed comparison: exact types, map order matters, NaN equals NaN, -0.0 differs from 0.0.
@@ -135,8 +156,12 @@ pub fn same(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
         }
         (Value::Map(x), Value::Map(y)) => same_map(x, y),
+        (Value::Set(x), Value::Set(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
+        }
         (Value::Offloaded(x), Value::Offloaded(y))
-        | (Value::Materialized(x), Value::Materialized(y)) => {
+        | (Value::Materialized(x), Value::Materialized(y))
+        | (Value::Pickled(x), Value::Pickled(y)) => {
             same_map(&x.header, &y.header) && x.frames == y.frames
         }
         _ => a == b,
@@ -184,8 +209,12 @@ impl TryFrom<Value> for rmpv::Value {
                     .map(|(k, v)| Ok((rmpv::Value::try_from(k)?, rmpv::Value::try_from(v)?)))
                     .collect::<Result<_, String>>()?,
             ),
-            Value::Offloaded(_) | Value::Materialized(_) => {
-                return Err("an offloaded value has no rmpv form".into());
+            Value::Offloaded(_)
+            | Value::Materialized(_)
+            | Value::Set(_)
+            | Value::Enum(_)
+            | Value::Pickled(_) => {
+                return Err(format!("a {} value has no rmpv form", value.type_name()));
             }
         })
     }

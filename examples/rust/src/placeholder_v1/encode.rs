@@ -1,35 +1,22 @@
 //! The canonical encoder (CE-*): message to frame list.
 
+use super::header::parse_transport;
+use std::collections::HashSet;
+
 use crate::codecs;
 use crate::error::{Error, Limit, Result};
-use crate::header::parse_transport;
 use crate::limits::Limits;
-use crate::msgpack::{check_map_keys, to_vec};
-use crate::value::{Map, Offloaded, Value, has_reserved_key, is_transport_key, map_get};
+use crate::msgpack::to_vec;
+use crate::value::{Map, Offloaded, Value, map_get, nesting_depth};
+
+use super::keys::{disallowed_key_type, has_reserved_key, is_transport_key, key_repr};
 
 /// Bytes strictly longer than this, as a map value or array element, are offloaded (HD-10).
 pub const RAW_BYTES_THRESHOLD: usize = 65_536;
 
-/// The default shard size: 64 MiB (CE-7).
-pub const DEFAULT_SHARD_SIZE: u64 = 64 * 1024 * 1024;
-
-/// Encoder options.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EncodeOptions {
-    /// A codec to compress with where it pays (CP-10), or `None` for canonical output.
-    pub compression: Option<String>,
-    /// The largest shard of a split frame (CE-7).
-    pub shard_size: u64,
-}
-
-impl Default for EncodeOptions {
-    fn default() -> Self {
-        EncodeOptions {
-            compression: None,
-            shard_size: DEFAULT_SHARD_SIZE,
-        }
-    }
-}
+/// The encoder options and the default shard size, 64 MiB (CE-7), shared with
+/// dask-2023.11 (DC-2).
+pub use crate::options::{DEFAULT_SHARD_SIZE, EncodeOptions};
 
 /// Encodes a message into canonical frames.
 ///
@@ -112,21 +99,6 @@ pub fn encode_with_limits(
     frames.push(payload);
     frames.extend(encoder.frames);
     Ok(frames)
-}
-
-/// Levels of maps and arrays, map keys included; the top-level value is at depth 1 (LM-4).
-fn nesting_depth(value: &Value) -> u64 {
-    match value {
-        Value::Map(entries) => {
-            1 + entries
-                .iter()
-                .map(|(k, v)| nesting_depth(k).max(nesting_depth(v)))
-                .max()
-                .unwrap_or(0)
-        }
-        Value::Array(items) => 1 + items.iter().map(nesting_depth).max().unwrap_or(0),
-        _ => 0,
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,6 +192,15 @@ impl Encoder<'_> {
             }
             Value::Offloaded(node) => self.offloaded(node)?,
             Value::Materialized(node) => self.materialized(&node.header, &node.frames, false)?,
+            Value::Set(_) | Value::Enum(_) | Value::Pickled(_) => {
+                return Err(Error::unencodable_value(
+                    "PL-2",
+                    format!(
+                        "a {} value exists in dask-2023.11 only, not in placeholder-v1",
+                        value.type_name()
+                    ),
+                ));
+            }
             other => other.clone(),
         })
     }
@@ -361,4 +342,24 @@ fn placeholder(header: Map, findex: usize, count: usize) -> Value {
         (Value::str("_$findex"), Value::Int(findex as i128)),
         (Value::str("_$fcount"), Value::Int(count as i128)),
     ])
+}
+
+/// Checks the keys of a map against PL-6 and PL-7; `Err` names the requirement and the key.
+pub fn check_map_keys(map: &Map) -> std::result::Result<(), (&'static str, String)> {
+    let mut seen = HashSet::with_capacity(map.len());
+    for (index, (key, _)) in map.iter().enumerate() {
+        let Some(repr) = key_repr(key) else {
+            return Err((
+                "PL-6",
+                format!(
+                    "map key {index} is a {} (allowed: str, bin, int, nil, arrays of those)",
+                    disallowed_key_type(key)
+                ),
+            ));
+        };
+        if !seen.insert(repr) {
+            return Err(("PL-7", format!("map key {index} repeats an earlier key")));
+        }
+    }
+    Ok(())
 }

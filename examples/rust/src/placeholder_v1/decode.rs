@@ -8,31 +8,16 @@
 //! 6. decompression and merge of offloaded values (CP-4..CP-6, HD-9), and the `lengths`
 //!    of uncompressed values in every mode (CP-11).
 
+use super::header::{Transport, find_reserved, parse_transport, serializer_keys};
 use crate::codecs;
 use crate::error::{Error, Limit, Result};
-use crate::header::{Transport, find_reserved, parse_transport, serializer_keys};
 use crate::limits::Limits;
-use crate::msgpack::{ReadErrorKind, read_one};
-use crate::value::{Map, Offloaded, RESERVED_KEYS, Value, has_reserved_key, map_get};
+use crate::msgpack::{ReadError, ReadErrorKind, read_one};
+use crate::value::{Map, Offloaded, Value, map_get};
 
-/// What a receiver does with offloaded values (RX-1, RX-2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Keep header and wire frames opaque, to re-send them ([`Value::Offloaded`]).
-    Forwarding,
-    /// Decompress and merge the frames ([`Value::Materialized`]).
-    Consuming,
-}
+use super::keys::{PlaceholderKeys, RESERVED_KEYS, has_reserved_key};
 
-impl Mode {
-    /// The mode's name in the harness protocol.
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Forwarding => "forwarding",
-            Mode::Consuming => "consuming",
-        }
-    }
-}
+pub use crate::mode::Mode;
 
 /// Decodes a frame list into a message.
 ///
@@ -65,7 +50,8 @@ pub fn decode(frames: Vec<Vec<u8>>, mode: Mode, limits: &Limits) -> Result<Value
 
     // Layer 4: msgpack, profile, placeholders, headers.
     let max_depth = limits.effective_max_depth();
-    let raw = read_one(payload, max_depth).map_err(|e| e.into_payload_error(max_depth))?;
+    let raw =
+        read_one(payload, max_depth, &PlaceholderKeys).map_err(|e| payload_error(e, max_depth))?;
     let mut walker = Walker {
         offload_len: (frames.len() - 2) as u128,
         pending: Vec::new(),
@@ -87,13 +73,29 @@ pub fn decode(frames: Vec<Vec<u8>>, mode: Mode, limits: &Limits) -> Result<Value
     Ok(message)
 }
 
+/// The error for a reader failure in frame 1 (the payload) and in headers inside it.
+fn payload_error(error: ReadError, max_depth: u64) -> Error {
+    match error.kind {
+        ReadErrorKind::Malformed => Error::invalid_msgpack("PL-1", error.message),
+        ReadErrorKind::Ext => Error::unsupported_type("PL-9", error.message),
+        ReadErrorKind::MapKey => Error::invalid_map_key("PL-6", error.message),
+        ReadErrorKind::DuplicateKey => Error::invalid_map_key("PL-7", error.message),
+        ReadErrorKind::Utf8 => Error::invalid_msgpack("PL-3", error.message),
+        ReadErrorKind::ReservedInKey => Error::misplaced_placeholder("PH-7", error.message),
+        ReadErrorKind::Depth => Error::limit_exceeded(
+            Limit::MaxDepth,
+            format!("{} (max_depth {max_depth})", error.message),
+        ),
+    }
+}
+
 /// Reads frame 0: the codec that frame 1 is compressed with, if any (SH-1..SH-5).
 fn small_header(frame: &[u8], limits: &Limits) -> Result<Option<String>> {
     if frame.is_empty() {
         return Ok(None);
     }
     let max_depth = limits.effective_max_depth();
-    let value = read_one(frame, max_depth).map_err(|e| match e.kind {
+    let value = read_one(frame, max_depth, &PlaceholderKeys).map_err(|e| match e.kind {
         ReadErrorKind::Depth => Error::limit_exceeded(
             Limit::MaxDepth,
             format!("frame 0: {} (max_depth {max_depth})", e.message),

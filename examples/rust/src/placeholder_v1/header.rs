@@ -1,6 +1,8 @@
 //! Offloaded-value headers: the transport keys (HD-1..HD-6) and placeholder checks.
 
-use crate::value::{Map, Value, has_reserved_key, is_transport_key, map_get};
+use crate::value::{Map, Value, map_get};
+
+use super::keys::{has_reserved_key, is_transport_key};
 
 /// The transport keys of one header, validated (HD-2..HD-5).
 #[derive(Debug, Clone, PartialEq, Eq)]
