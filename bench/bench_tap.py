@@ -6,10 +6,14 @@ small message < 100 us; the tap's peak RSS during the gather < 64 MiB above its 
 
 - Gather: a LocalCluster of distributed on 127.0.0.1 (in-process worker, real TCP) holds a
   256 MiB NumPy array; two Clients, one direct and one through a tap subprocess in front of the
-  scheduler, gather it through the scheduler (`direct=False`) in alternating rounds. The ratio
-  is the direct median time over the tap's; the tap's RSS is sampled every few milliseconds,
-  and its CPU time (user + system) per gather is shown. On a 2-core machine the tap's process
-  competes with the cluster's for the cores, so the ratio moves with the machine's load.
+  scheduler, gather it through the scheduler (`direct=False`) in interleaved rounds (each
+  round one gather each way, which goes first alternating). Each round gives a ratio, its
+  direct time over its tap time; the table shows their median, lowest, highest and spread,
+  and the verdict is "met" only when the median meets the target and no round misses it,
+  "marginal" when the rounds fall on both sides of it. The tap's RSS is sampled every few
+  milliseconds, and its CPU time (user + system) per gather is shown. On a 2-core machine
+  the tap's process competes with the cluster's for the cores, so the ratio moves with the
+  machine's load.
 - Latency: a small echo server (a subprocess) sends back every byte it reads; a client sends
   a dask-2023.11 handshake then 10,000 heartbeat-sized messages, each after the echo of the
   last, direct and through a second tap. Each round trip passes the tap twice (one message
@@ -81,7 +85,7 @@ def tap_process(upstream: str, out: Path) -> Iterator[tuple[str, int, psutil.Pro
             proc.kill()
             proc.wait()
         text = log.read_text()
-        if "Traceback" in text or " violation: " in text:
+        if "Traceback" in text or " violation: " in text or " decoding stops: " in text:
             print(text[-3000:], file=sys.stderr)
 
 
@@ -133,15 +137,13 @@ def bench_gather(mib: int, rounds: int, out: Path) -> dict[str, float]:
             direct.publish_dataset(tap_bench=future)
             tapped_future = tapped.get_dataset("tap_bench")
             times: dict[str, list[float]] = {"direct": [], "tap": [], "cpu": []}
+            ways = [("direct", direct, future), ("tap", tapped, tapped_future)]
             tapped.gather(tapped_future, direct=False)  # warm: connections, first allocations
             time.sleep(0.5)
             idle = tap.memory_info().rss
             with PeakRSS(tap) as rss:
-                for _ in range(rounds):
-                    for name, client, fut in (
-                        ("direct", direct, future),
-                        ("tap", tapped, tapped_future),
-                    ):
+                for number in range(rounds):
+                    for name, client, fut in ways if number % 2 == 0 else ways[::-1]:
                         cpu = tap.cpu_times()
                         start = time.perf_counter()
                         got = client.gather(fut, direct=False)
@@ -154,11 +156,15 @@ def bench_gather(mib: int, rounds: int, out: Path) -> dict[str, float]:
             direct.unpublish_dataset("tap_bench")
             del tapped_future, future
     direct_s, tap_s = statistics.median(times["direct"]), statistics.median(times["tap"])
+    ratios = [d / t for d, t in zip(times["direct"], times["tap"], strict=True)]
     return {
         "mib": mib,
+        "rounds": rounds,
         "direct_s": direct_s,
         "tap_s": tap_s,
-        "ratio": direct_s / tap_s,
+        "ratio": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
         "tap_cpu_s": statistics.median(times["cpu"]),
         "idle_mib": idle / 2**20,
         "peak_mib": rss.peak / 2**20,
@@ -217,15 +223,28 @@ def table(gather: dict[str, float], latency: dict[str, float], quick: bool, load
     def verdict(ok: bool) -> str:
         return "met" if ok else "MISSED"
 
+    def ratio_verdict(median: float, low: float, high: float, target: float) -> str:
+        if median >= target and low >= target:
+            return "met"
+        if low < target <= high:
+            return "marginal"
+        return "MISSED"
+
     rows = [
         (
-            f"throughput, {gather['mib']:.0f} MiB gather: direct / tap time",
+            (
+                f"throughput, {gather['mib']:.0f} MiB gather: direct / tap time, "
+                f"{gather['rounds']:.0f} interleaved rounds"
+            ),
             ">= 0.7",
             (
-                f"{gather['ratio']:.2f} ({gather['direct_s']:.2f} s direct, "
-                f"{gather['tap_s']:.2f} s tap, the tap's CPU {gather['tap_cpu_s']:.2f} s)"
+                f"median {gather['ratio']:.2f}, lowest {gather['ratio_min']:.2f}, highest "
+                f"{gather['ratio_max']:.2f} (spread "
+                f"{gather['ratio_max'] - gather['ratio_min']:.2f}; medians "
+                f"{gather['direct_s']:.2f} s direct, {gather['tap_s']:.2f} s tap, the tap's "
+                f"CPU {gather['tap_cpu_s']:.2f} s)"
             ),
-            verdict(gather["ratio"] >= 0.7),
+            ratio_verdict(gather["ratio"], gather["ratio_min"], gather["ratio_max"], 0.7),
         ),
         (
             f"added latency per message, median of {latency['count']:,.0f}",
@@ -265,10 +284,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="a seconds-long smoke: 16 MiB, 500 messages"
     )
-    parser.add_argument("--rounds", type=int, default=5, help="gathers each way (default 5)")
+    parser.add_argument(
+        "--rounds", type=int, default=15, help="interleaved gathers each way (default 15)"
+    )
     parser.add_argument("--markdown", type=Path, metavar="PATH", help="also write the table here")
     args = parser.parse_args(argv)
-    mib, count, rounds = (16, 500, 1) if args.quick else (256, 10_000, args.rounds)
+    mib, count, rounds = (16, 500, 3) if args.quick else (256, 10_000, args.rounds)
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         latency = bench_latency(count, Path(tmp))

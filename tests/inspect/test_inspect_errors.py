@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import pytest
 from daskwire.dask_2023_11 import pack_bytes
 from daskwire_conformance.inspect import sources
+from daskwire_conformance.inspect.context import DUMP_FRAMES
 from daskwire_conformance.traffic.recording import Recorder
 from inspect_helpers import bad_msgpack, capture, inspect
 
@@ -204,3 +207,26 @@ def test_the_dump_of_a_long_broken_message_says_it_is_cut(capsys: Any, tmp_path:
         f"(the dump reads the first {context.DUMP_BYTES} of the message's {len(broken)} bytes)"
         in out
     )
+
+
+@pytest.mark.parametrize("count", [4096, 4097])
+def test_the_fault_of_a_message_of_many_frames_is_never_at_its_start(
+    capsys: Any, tmp_path: Path, count: int
+) -> None:
+    # frame 0 is a msgpack map followed by one byte too many; every other frame is empty
+    frame0 = msgpack.packb({"op": "hi"}) + b"\xc0"
+    data = pack_bytes([frame0] + [b""] * (count - 1))
+    path = tmp_path / "many.bin"
+    path.write_bytes(data)
+    _, out, _ = inspect(capsys, "--json", path)
+    [message] = [r for r in map(json.loads, out.splitlines()) if r["kind"] == "message"]
+    error = message["error"]
+    assert error["category"] == "invalid-msgpack"
+    if count <= DUMP_FRAMES:  # the dump finds the byte: frame 0's last
+        assert error["offset"] == len(data) - 1
+    else:  # no dump: unknown, not the message's start
+        assert error["offset"] is None
+        assert "offset is unknown" in error["dump"]
+        _, out, _ = inspect(capsys, path)
+        assert "error invalid-msgpack [DM-1] (offset unknown): " in out
+        assert "at byte 0:" not in out.split("message 0 at byte 0:")[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -15,6 +16,9 @@ from pathlib import Path
 #: Seconds a tap may take to start listening, and to stop after SIGTERM.
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 20.0
+#: The Python the tap runs under: this one, or another named by hand (for example a newer
+#: Python whose transports keep the objects they are given), with the project importable.
+PYTHON = os.environ.get("DASKWIRE_TAP_PYTHON") or sys.executable
 _LISTENING = re.compile(r"listening on (\S+):(\d+)")
 #: A message line: time, connection, direction, index, then the rest.
 MESSAGE_LINE = re.compile(r"^\S+ conn (\d+) (c2s|s2c) #(\d+) (?!violation)(.*)$")
@@ -70,7 +74,7 @@ def running_tap(out_dir: Path, *args: str) -> Iterator[TapProcess]:
     output = out_dir / f"tap-{time.monotonic_ns()}.log"
     with output.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daskwire_conformance.cli", "tap", *args],
+            [PYTHON, "-m", "daskwire_conformance.cli", "tap", *args],
             stdout=sink,
             stderr=subprocess.STDOUT,
         )

@@ -8,9 +8,12 @@ other tests against distributed, this imports it unguarded: CI installs the benc
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,6 +185,37 @@ def test_every_recorded_stream_through_the_traffic_core_matches_the_log(tapped: 
                 assert f" {size:,} B, {frames} frame" in rest, (index, rest)
                 if index > 0:
                     assert all(op in rest for op in ops if op != "-"), (ops, rest)
+
+
+def test_every_recorded_stream_through_daskwire_inspect_matches_the_log(tapped: Tapped) -> None:
+    """Issue 15: the recording run through the `daskwire inspect` command (as a user runs
+    it, --json) shows the same messages as the tap's log: index, size, frames and ops."""
+    done = subprocess.run(
+        [sys.executable, "-m", "daskwire_conformance.cli", "inspect", "--json", str(tapped.record)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    shown: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for line in done.stdout.splitlines():
+        record = json.loads(line)
+        if record["kind"] == "message":
+            key = (record["connection"], record["direction"])
+            shown.setdefault(key, []).append(record)
+    logged = message_lines(tapped.tap.lines)
+    assert set(shown) == set(logged)
+    for key, records in shown.items():
+        lines = logged[key]
+        assert [r["index"] for r in records] == [i for i, _ in lines], key
+        for record, (_, rest) in zip(records, lines, strict=True):
+            frames = len(record["frame_sizes"])
+            assert f" {record['size']:,} B, {frames} frame" in rest, (record["index"], rest)
+            assert record["error"] is None, record["error"]
+            if record["index"] > 0:
+                ops = [op for op in record["ops"] if op != "-"]
+                assert all(op in rest for op in ops), (ops, rest)
 
 
 def test_the_replayed_log_equals_the_live_log(tapped: Tapped) -> None:

@@ -12,6 +12,7 @@ from daskwire import PROFILES
 
 from daskwire_conformance.inspect.run import EXIT_CODES, HANDSHAKE_MODES, Options, inspect_paths
 from daskwire_conformance.inspect.sources import KINDS
+from daskwire_conformance.traffic.limits import add_limit_options, limits_from
 
 __all__ = ["epilog", "register"]
 
@@ -102,6 +103,7 @@ def register(subparsers: Any) -> None:
         help="counts, bytes and offloaded bytes per op, compression use and the largest "
         "messages, instead of each message (errors still show)",
     )
+    add_limit_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -116,5 +118,6 @@ def run(args: argparse.Namespace) -> int:
         stats=args.stats,
         handshake=args.handshake,
         input_kind=args.input_kind,
+        limits=limits_from(args),
     )
     return inspect_paths(list(args.inputs), options, sys.stdout, sys.stderr)

@@ -17,7 +17,10 @@ __all__ = ["DUMP_BYTES", "ErrorContext", "frames_context", "wire_context"]
 
 #: The most bytes of one message that are dumped; a longer message is dumped up to here.
 DUMP_BYTES: Final = 1 << 20
-#: The most frames of a message given as frames that are dumped.
+#: The most frames of a message that are dumped (a dump annotates every frame, and its
+#: memory grows with them), whether the message is given as wire bytes (`wire_context`,
+#: `frames=`) or as frames (`frames_context`). A message of more frames has no dump, and
+#: the offset of its fault is unknown.
 DUMP_FRAMES: Final = 4096
 #: The most bytes a dump decompresses one frame to, to show it.
 DUMP_DECOMPRESSED: Final = 1 << 24
@@ -92,14 +95,25 @@ def wire_context(
     size: int | None = None,
     *,
     prelude: bool = False,
+    frames: int | None = None,
 ) -> ErrorContext:
     """The context of an error in the wire bytes `data` of one message, found at byte `base`
     of its stream; `data` may hold only the start of the message, whose length is `size`.
-    At most `DUMP_BYTES` are dumped. With `prelude` (a framing error), the dump stops at the
-    field whose check fails (WF-9), so an unmarked fault is its last row. When the fault is
-    not in the bytes dumped, its offset is None and the dump says so."""
+    At most `DUMP_BYTES` are dumped, of a message of at most `DUMP_FRAMES` frames (`frames`,
+    when known; for more, the offset is None: unknown). With `prelude`
+    (a framing error), the dump stops at the field whose check fails (WF-9), so an unmarked
+    fault is its last row. When the fault is not in the bytes dumped, its offset is None and
+    the dump says so."""
     if profile not in PROFILES:
         return ErrorContext(offset=base, dump="", base=base)
+    if frames is not None and frames > DUMP_FRAMES:
+        # the fault's byte is found by the dump alone: without one it is not known (the
+        # message's start would be a wrong answer)
+        return ErrorContext(
+            offset=None,
+            dump=f"(too many frames for a hex dump: {frames:,}; the fault's offset is unknown)",
+            base=base,
+        )
     try:
         text = annotate_wire(data[:DUMP_BYTES], profile=profile, limits=_dump_limits(limits))
     except Exception as exc:

@@ -38,6 +38,7 @@ from daskwire_conformance.traffic.detect import (
     detect_frames,
     detect_profile,
 )
+from daskwire_conformance.traffic.limits import TOOL_LIMITS
 from daskwire_conformance.traffic.stream import READ_CHUNK, Failure, Message, MessageStream
 from daskwire_conformance.traffic.summary import Summary, summarize
 
@@ -94,7 +95,7 @@ class Options:
     #: One of HANDSHAKE_MODES, or "" for the default: expect in a recording, else auto.
     handshake: str = ""
     input_kind: str = "auto"
-    limits: Limits = DEFAULT_LIMITS
+    limits: Limits = TOOL_LIMITS
     progress: bool = True
 
 
@@ -239,7 +240,9 @@ class _StreamReading:
         if summary.category is not None:
             self.errors += 1
             window = stream.source.window(item.offset, min(item.size, DUMP_BYTES))
-            context = wire_context(window, item.offset, self.profile, limits, item.size)
+            context = wire_context(
+                window, item.offset, self.profile, limits, item.size, frames=len(item.frames)
+            )
         if summary.handshake is not None and stream.connection is not None:
             shakes = run.shakes.setdefault(stream.connection, {})
             shakes[stream.direction or ""] = Shake(
@@ -331,7 +334,7 @@ def _read_stream(run: _Run, stream: Stream) -> None:
     try:
         size = source.size()
         detection, detected = _detection(
-            run.options, lambda: detect_profile(source.window(0, PROBE_BYTES))
+            run.options, lambda: detect_profile(source.window(0, PROBE_BYTES), run.options.limits)
         )
     except OSError as exc:
         _input_error(run, stream.label, "unreadable", str(exc))
@@ -355,7 +358,7 @@ def _read_frames(run: _Run, frames: FrameList) -> None:
     """Read a frames file: its start record, each message given as frames, its end."""
     options = run.options
     first = frames.messages[0] if frames.messages else ()
-    detection, detected = _detection(options, lambda: detect_frames(first))
+    detection, detected = _detection(options, lambda: detect_frames(first, options.limits))
     start = StreamStart(
         label=frames.label,
         connection=None,

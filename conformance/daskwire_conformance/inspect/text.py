@@ -120,8 +120,9 @@ def message_lines(report: MessageReport, *, full: bool, pickles: bool) -> list[s
     if summary.category is not None:
         requirement = f" [{summary.requirement}]" if summary.requirement else ""
         at = ""
-        if report.context is not None and report.context.offset is not None:
-            at = f" at byte {report.context.offset}"
+        if report.context is not None:
+            offset = report.context.offset
+            at = f" at byte {offset}" if offset is not None else " (offset unknown)"
         why = bare(summary.error, summary.category, summary.requirement)
         lines.append(f"  error {summary.category}{requirement}{at}: {why}")
         lines.extend(_context_lines(report.context))

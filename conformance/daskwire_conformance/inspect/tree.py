@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from daskwire.model import EnumValue, Materialized, Offloaded, Pickled, SetValue
-from daskwire.notation import to_notation
+from daskwire.notation import frame_to_notation, to_notation
 
 from daskwire_conformance.common.text import escape
 from daskwire_conformance.common.words import counted
@@ -18,8 +18,10 @@ __all__ = [
     "BIN_BYTES",
     "INLINE_CHARS",
     "ITEMS",
+    "SHOWN_JSON_DEPTH",
     "STR_CHARS",
     "compact",
+    "nesting",
     "safe",
     "scalar_text",
     "shown_notation",
@@ -174,31 +176,84 @@ def tree_lines(value: Any, describe: Describe, *, full: bool, indent: str = "  "
     return lines
 
 
-def shown_notation(value: Any, full: bool) -> Any:
-    """The notation of `value` for `--json`: exact with `full`; otherwise long str and bin
-    are `{"cut": ...}` and each offloaded value's frames are `{"length": n}`."""
-    if full:
-        return to_notation(value)
-    if _is_str(value) and len(value) > STR_CHARS:
-        return {"cut": {"str": to_notation(value[:STR_CHARS]), "length": len(value)}}
-    if isinstance(value, bytes | bytearray | memoryview) and len(value) > BIN_BYTES:
-        return {"cut": {"bin": bytes(value[:BIN_BYTES]).hex(), "length": len(value)}}
+#: The deepest JSON nesting `shown_notation` writes: a value nested deeper (the limits allow
+#: up to 1024 levels, LM-4) is cut there to `{"cut": {"levels": n}}`, n the levels of
+#: nesting not shown, so that writing the record as JSON never runs out of stack.
+SHOWN_JSON_DEPTH: Final = 400
+_TAGS: Final = {Offloaded: "offloaded", Materialized: "materialized", Pickled: "pickled"}
+
+
+def _is_container(value: Any) -> bool:
+    return isinstance(value, Mapping | list | tuple | SetValue | Offloaded | Materialized | Pickled)
+
+
+def _children(value: Any) -> list[Any]:
+    """The values directly inside a container (keys and values of a map)."""
     if isinstance(value, Mapping):
-        return {
-            "map": [[shown_notation(k, full), shown_notation(v, full)] for k, v in value.items()]
-        }
-    if isinstance(value, list | tuple):
-        return [shown_notation(v, full) for v in value]
+        return [x for pair in value.items() for x in pair]
     if isinstance(value, SetValue):
-        return {"set": [shown_notation(v, full) for v in value.items]}
+        return list(value.items)
     if isinstance(value, _WIRE):
-        tag = {Offloaded: "offloaded", Materialized: "materialized", Pickled: "pickled"}[
-            type(value)
-        ]
-        return {
-            tag: {
-                "header": shown_notation(value.header, full),
-                "frames": [{"length": len(memoryview(f).cast("B"))} for f in value.frames],
-            }
-        }
+        return [value.header]
+    return list(value)
+
+
+def nesting(value: Any) -> int:
+    """How many levels of containers `value` is: 0 for a scalar (walked without recursion)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if _is_container(node):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in _children(node))
+    return deepest
+
+
+def _shown_scalar(value: Any, full: bool) -> Any:
+    """The notation of a value that is not a container, long str and bin cut unless `full`."""
+    if not full:
+        if _is_str(value) and len(value) > STR_CHARS:
+            return {"cut": {"str": to_notation(value[:STR_CHARS]), "length": len(value)}}
+        if isinstance(value, bytes | bytearray | memoryview) and len(value) > BIN_BYTES:
+            return {"cut": {"bin": bytes(value[:BIN_BYTES]).hex(), "length": len(value)}}
     return to_notation(value)
+
+
+def shown_notation(value: Any, full: bool, max_depth: int = SHOWN_JSON_DEPTH) -> Any:
+    """The notation of `value` for `--json`: exact with `full`; otherwise long str and bin
+    are `{"cut": ...}` and each offloaded value's frames are `{"length": n}`. Built without
+    recursion; a container deeper than `max_depth` levels of JSON is `{"cut": {"levels": n}}`
+    (n: its levels of nesting), with or without `full`."""
+    root: list[Any] = [None]
+    # (value, the list or dict its notation goes into, at which index or key, JSON depth)
+    stack: list[tuple[Any, Any, Any, int]] = [(value, root, 0, 0)]
+    while stack:
+        node, into, at, depth = stack.pop()
+        if not _is_container(node):
+            into[at] = _shown_scalar(node, full)
+        elif depth >= max_depth:
+            into[at] = {"cut": {"levels": nesting(node)}}
+        elif isinstance(node, Mapping):
+            pairs = [[None, None] for _ in range(len(node))]
+            into[at] = {"map": pairs}
+            for pair, (k, v) in zip(pairs, node.items(), strict=True):
+                stack.append((k, pair, 0, depth + 3))
+                stack.append((v, pair, 1, depth + 3))
+        elif isinstance(node, SetValue):
+            items = [None] * len(node.items)
+            into[at] = {"set": items}
+            stack.extend((v, items, i, depth + 2) for i, v in enumerate(node.items))
+        elif isinstance(node, _WIRE):
+            frames = [
+                frame_to_notation(f) if full else {"length": len(memoryview(f).cast("B"))}
+                for f in node.frames
+            ]
+            record: dict[str, Any] = {"header": None, "frames": frames}
+            into[at] = {_TAGS[type(node)]: record}
+            stack.append((node.header, record, "header", depth + 2))
+        else:
+            items = [None] * len(node)
+            into[at] = items
+            stack.extend((v, items, i, depth + 1) for i, v in enumerate(node))
+    return root[0]

@@ -14,6 +14,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Final, TextIO
 
+from daskwire_conformance.traffic.limits import BYTES_PER_FRAME, add_limit_options, limits_from
+
 from .printer import Printer
 from .proxy import Tap, TapConfig
 from .worker import DEFAULT_MAX_BACKLOG, DEFAULT_MAX_TOTAL_BACKLOG
@@ -101,7 +103,8 @@ def register(subparsers: Any) -> None:
         type=_size,
         default=DEFAULT_MAX_BACKLOG,
         help="stop decoding a connection (never forwarding) when its decoding falls this "
-        f"far behind (default {DEFAULT_MAX_BACKLOG >> 20}M; K, M, G suffixes)",
+        f"far behind: bytes queued and held, and {BYTES_PER_FRAME} B per frame the message read "
+        f"declares (default {DEFAULT_MAX_BACKLOG >> 20}M; K, M, G suffixes)",
     )
     parser.add_argument(
         "--max-total-backlog",
@@ -112,6 +115,7 @@ def register(subparsers: Any) -> None:
         "take the tap's decoding further behind stops being decoded "
         f"(default {DEFAULT_MAX_TOTAL_BACKLOG >> 20}M)",
     )
+    add_limit_options(parser)
     parser.set_defaults(func=_main)
 
 
@@ -193,5 +197,6 @@ def _main(args: argparse.Namespace) -> int:
         record=args.record,
         max_backlog=args.max_backlog,
         max_total_backlog=args.max_total_backlog,
+        limits=limits_from(args),
     )
     return run(config)

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Final
 
 import daskwire
-from daskwire.limits import DEFAULT_LIMITS, Limits
+from daskwire.limits import Limits
 
 from daskwire_conformance.traffic.detect import PROBE_BYTES, Detection, detect_profile
+from daskwire_conformance.traffic.limits import TOOL_LIMITS
 from daskwire_conformance.traffic.stream import Failure, Message, MessageStream
 from daskwire_conformance.traffic.summary import (
     HandshakeSummary,
@@ -56,7 +57,7 @@ class DirectionDecoder:
     the message being read (large data frames are read past, see `elide`).
     """
 
-    def __init__(self, *, limits: Limits = DEFAULT_LIMITS, keep_bytes: int = DEFAULT_KEEP_BYTES):
+    def __init__(self, *, limits: Limits = TOOL_LIMITS, keep_bytes: int = DEFAULT_KEEP_BYTES):
         self._limits = limits
         self._keep_bytes = keep_bytes
         self._head = bytearray()
@@ -86,7 +87,7 @@ class DirectionDecoder:
             if len(self._head) < _MIN_PROBE:
                 return []
             head = bytes(self._head[:PROBE_BYTES])
-            detection = detect_profile(head)
+            detection = detect_profile(head, self._limits)
             if len(head) < PROBE_BYTES and not self._settled(detection.profile, head):
                 return []
             return self._start(detection)
@@ -104,7 +105,7 @@ class DirectionDecoder:
         """The stream ended: what its last bytes complete, or why they do not."""
         out: list[Report] = []
         if self._skimmer is None and self._head and not self.stopped:
-            out = self._start(detect_profile(bytes(self._head[:PROBE_BYTES])))
+            out = self._start(detect_profile(bytes(self._head[:PROBE_BYTES]), self._limits))
         if self._stream is not None and not self.stopped:
             self._out.extend(self._stream.close())
             out += self._take()

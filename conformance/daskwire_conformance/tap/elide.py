@@ -10,6 +10,8 @@ from typing import Final
 import daskwire
 from daskwire.constants import PRELUDE_INT_BYTES
 
+from daskwire_conformance.traffic.limits import BYTES_PER_FRAME
+
 from .profiles import kept_frames_of
 
 __all__ = ["DEFAULT_KEEP_BYTES", "Skimmer", "zeros"]
@@ -62,14 +64,20 @@ class Skimmer:
         self._kept: frozenset[int] | None = None
         self._keep_all = False
         self._passed = 0
+        self._frames_cost = 0
+        #: What the frames the message being read declares cost decoding, from when its
+        #: count is read until it ends: `BYTES_PER_FRAME` each (objects, not bytes).
+        self._frames_cost = 0
         #: Bytes of large frames read past, over the stream.
         self.elided = 0
 
     @property
     def held(self) -> int:
-        """The real bytes of the message being read held for decoding: those passed to the
-        decoder, and the copy of frame 0 kept to find its markers."""
-        return self._passed + len(self._frame0)
+        """What the message being read costs decoding: the real bytes passed to the decoder,
+        the copy of frame 0 kept to find its markers, and `BYTES_PER_FRAME` per frame its
+        prelude declares (the objects decoding keeps per frame), counted from when the
+        frame count is read."""
+        return self._passed + len(self._frame0) + self._frames_cost
 
     def feed(self, data: memoryview) -> None:
         """Pass on one chunk, frame by frame."""
@@ -88,8 +96,11 @@ class Skimmer:
         """Take prelude bytes; once whole, start the first frame."""
         piece = data[: self._prelude_need() - len(self._prelude)]
         self._prelude += piece
-        self._pass(piece)
         base = self._lead + PRELUDE_INT_BYTES
+        if not self._frames_cost and len(self._prelude) >= base:
+            count = int.from_bytes(self._prelude[self._lead : base], "little")
+            self._frames_cost = BYTES_PER_FRAME * count
+        self._pass(piece)
         if len(self._prelude) >= base and len(self._prelude) == self._prelude_need():
             count = (len(self._prelude) - base) // PRELUDE_INT_BYTES
             self._lengths = list(struct.unpack_from(f"<{count}Q", self._prelude, base))
@@ -152,3 +163,4 @@ class Skimmer:
         self._kept = None
         self._keep_all = False
         self._passed = 0
+        self._frames_cost = 0

@@ -8,6 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
+from daskwire.limits import Limits
+
+from daskwire_conformance.traffic.limits import TOOL_LIMITS
 from daskwire_conformance.traffic.recording import (
     DIRECTIONS,
     RecordedConnection,
@@ -82,14 +85,14 @@ def _untimed(folder: Path) -> Iterator[Event]:
         yield Event(conn.connection, "close", when)
 
 
-def replay_lines(folder: Path) -> list[str]:
+def replay_lines(folder: Path, limits: Limits = TOOL_LIMITS) -> list[str]:
     """The lines `daskwire tap` printed for the connections recorded in `folder`, made again
     from its bytes and its timeline (`timeline.jsonl`), with the times they were printed at.
     A recording without a timeline gives each connection in turn, its client's messages
     first, every line with the time the connection opened.
 
     Raises `RecordingError` when the folder or a file it names cannot be read."""
-    session = Session()
+    session = Session(limits=limits)
     lines: list[str] = []
     with ExitStack() as stack:
         timeline = read_timeline(folder)

@@ -13,9 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Protocol, cast
 
+from daskwire.limits import Limits
+
 from daskwire_conformance.common.words import counted
+from daskwire_conformance.traffic.limits import TOOL_LIMITS
 from daskwire_conformance.traffic.recording import Recorder, prepare_folder
 
+from .buffers import SMALL_READ, BufferPool
 from .lines import stamp
 from .session import Event
 from .worker import DEFAULT_MAX_BACKLOG, DEFAULT_MAX_TOTAL_BACKLOG, DecodeWorker
@@ -29,6 +33,9 @@ CONNECT_TIMEOUT: Final = 10.0
 #: 64 KiB stops reading after every 256 KiB read), bounded per connection and direction.
 WRITE_HIGH: Final = 4 << 20
 WRITE_LOW: Final = 1 << 20
+#: Seconds a socket may be quiet after a large read before its read buffer (an arena,
+#: `buffers.ARENA_BYTES`) goes back to the pool: an idle connection holds none.
+QUIET_SECONDS: Final = 0.25
 #: Seconds the tap waits, when stopping, for its connections to close.
 CLOSE_TIMEOUT: Final = 5.0
 #: Seconds between two reports of the same trouble of the event loop (such as accept()
@@ -65,6 +72,8 @@ class TapConfig:
     record: Path | None = None
     max_backlog: int = DEFAULT_MAX_BACKLOG
     max_total_backlog: int = DEFAULT_MAX_TOTAL_BACKLOG
+    #: The limits messages are decoded with (a message beyond one is a violation).
+    limits: Limits = TOOL_LIMITS
 
     @property
     def upstream(self) -> str:
@@ -78,14 +87,25 @@ def _address(transport: asyncio.BaseTransport, key: str) -> str:
     return host_port(str(name[0]), int(name[1])) if isinstance(name, tuple) else str(name)
 
 
-class _Half(asyncio.Protocol):
-    """One socket of a connection; `direction` names the bytes it receives."""
+class _Half(asyncio.BufferedProtocol):
+    """One socket of a connection; `direction` names the bytes it receives.
+
+    Reads go into a large arena from the tap's pool, one after the other; each read is
+    written to the other socket as a view of the arena, then handed to decoding as another
+    view of the same bytes (no copy). The arena goes to decoding with its last slice, which
+    gives it back to the pool: reused only once no view of it is alive."""
 
     def __init__(self, link: _Link, direction: str) -> None:
         self.link = link
         self.direction = direction
         self.transport: asyncio.Transport | None = None
         self.lost = False
+        self._arena: bytearray | None = None
+        self._used = 0
+        #: When a read last went into the arena, and the timer that gives it back once
+        #: the socket has been quiet for `QUIET_SECONDS`.
+        self._last_read = 0.0
+        self._quiet: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """The socket is there: bound its write buffer and tell the connection."""
@@ -93,9 +113,62 @@ class _Half(asyncio.Protocol):
         self.transport.set_write_buffer_limits(high=WRITE_HIGH, low=WRITE_LOW)
         self.link.made(self)
 
-    def data_received(self, data: bytes) -> None:
-        """Bytes arrived: forward them, then show them to the tap."""
-        self.link.forward(self, data)
+    def get_buffer(self, sizehint: int) -> bytearray | memoryview:
+        """Where the next read goes: the free end of this socket's arena (the arena itself
+        when empty: no view of it outlives the read, so it can go back to the pool)."""
+        if self._arena is None:
+            self._arena = self.link.tap.buffers.take()
+            self._used = 0
+        return memoryview(self._arena)[self._used :] if self._used else self._arena
+
+    def buffer_updated(self, nbytes: int) -> None:
+        """`nbytes` arrived in the arena: forward them, then show them to the tap. A small
+        read into an empty arena is copied out and the arena given back (a connection that
+        passes small messages holds none). A read that leaves too little room, or a small
+        one (the end of a burst), hands the arena on with this last slice; a socket quiet
+        for `QUIET_SECONDS` after a large read gives it back: a connection that goes quiet
+        holds no arena."""
+        arena, start = self._arena, self._used
+        assert arena is not None
+        end = start + nbytes
+        if start == 0 and nbytes < SMALL_READ:
+            self._arena = None
+            data = bytes(memoryview(arena)[:nbytes])
+            self.link.tap.buffers.give(arena)
+            self.link.forward(self, data, None, 0)
+            return
+        view = memoryview(arena)[start:end]
+        room = len(arena) - end
+        last = room < SMALL_READ or nbytes < SMALL_READ
+        if last:
+            self._arena = None
+        else:
+            self._used = end
+            self._keep_until_quiet()
+        self.link.forward(self, view, arena if last else None, room if last else 0)
+
+    def _keep_until_quiet(self) -> None:
+        """The arena is kept for the next read: give it back if none comes soon."""
+        loop = asyncio.get_running_loop()
+        self._last_read = loop.time()
+        if self._quiet is None:
+            self._quiet = loop.call_later(QUIET_SECONDS, self._release_if_quiet)
+
+    def _release_if_quiet(self) -> None:
+        """No read for `QUIET_SECONDS`: the arena goes back to the pool (which reuses it
+        once no view of it is alive; the slices read into it are decoding's and the
+        transport's), and the connection holds none."""
+        self._quiet = None
+        arena = self._arena
+        if arena is None:
+            return
+        loop = asyncio.get_running_loop()
+        wait = self._last_read + QUIET_SECONDS - loop.time()
+        if wait > 0:
+            self._quiet = loop.call_later(wait, self._release_if_quiet)
+            return
+        self._arena = None
+        self.link.tap.buffers.give(arena)
 
     def eof_received(self) -> bool:
         """The peer shut its sending side: pass the end on."""
@@ -105,6 +178,10 @@ class _Half(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         """The socket closed; `exc` when it ended otherwise than cleanly (a reset)."""
         self.lost = True
+        if self._quiet is not None:
+            self._quiet.cancel()
+            self._quiet = None
+        self._arena = None
         if exc is not None:
             self.link.broken(self, exc)
         self.link.lost()
@@ -188,12 +265,21 @@ class _Link:
         if self.client.lost:
             self.close()
 
-    def forward(self, half: _Half, data: bytes) -> None:
-        """Write `data` to the other side, then show it to the tap."""
+    def forward(
+        self, half: _Half, data: bytes | memoryview, arena: bytearray | None, spare: int
+    ) -> None:
+        """Write `data` to the other side, then show it to the tap. `arena`, when `data` is
+        its last slice, goes to decoding with it, or back to the pool when not decoded."""
         sink = self.other(half).transport
         if sink is not None and not sink.is_closing():
-            sink.write(data)  # forwarded first; decoding gets a reference to the same bytes
-        self.tap.observe(self, half.direction, data)
+            # Forwarded first, as a view of its own: a transport that cannot send at once
+            # keeps the object it was given (Python >= 3.12 keeps it uncopied), and decoding
+            # lets go of its view when done. The arena is reused only once neither view is
+            # alive (`buffers.in_use`).
+            sink.write(memoryview(data) if isinstance(data, memoryview) else data)
+        if not self.tap.observe(self, half.direction, data, arena, spare) and arena is not None:
+            # not decoded: back to the pool once the read's own view of it is gone
+            asyncio.get_running_loop().call_soon(self.tap.buffers.give, arena)
 
     def eof(self, half: _Half) -> None:
         """One side shut its sending side: shut the other side's too; close once both did."""
@@ -242,11 +328,14 @@ class Tap:
     def __init__(self, config: TapConfig, output: Output) -> None:
         self.config = config
         self.output = output
+        self.buffers = BufferPool()
         self.worker = DecodeWorker(
             output.emit,
             say=output.say,
+            recycle=self.buffers.give,
             max_backlog=config.max_backlog,
             max_total_backlog=config.max_total_backlog,
+            limits=config.limits,
         )
         self.recorder: Recorder | None = None
         self.links: dict[int, _Link] = {}
@@ -377,10 +466,18 @@ class Tap:
                 )
         self.worker.put(Event(link.number, "open", now, client=client, upstream=upstream))
 
-    def observe(self, link: _Link, direction: str, data: bytes) -> None:
-        """A chunk was forwarded: record it and queue it for decoding."""
+    def observe(
+        self,
+        link: _Link,
+        direction: str,
+        data: bytes | memoryview,
+        arena: bytearray | None = None,
+        spare: int = 0,
+    ) -> bool:
+        """A chunk was forwarded: record it and queue it for decoding; True when decoding
+        took it (and `arena`, the read buffer it ends, to give back once decoded)."""
         if not link.open:
-            return
+            return False
         now = self._now()
         if self.recorder is not None and link.recorded:
             try:
@@ -388,7 +485,9 @@ class Tap:
             except OSError as exc:
                 self.say(f"recording stops: {exc.strerror or exc}; forwarding goes on", now)
                 self.stop_recording()
-        self.worker.put(Event(link.number, "data", now, direction, data))
+        return self.worker.put(
+            Event(link.number, "data", now, direction, data, buffer=arena, spare=spare)
+        )
 
     def stop_recording(self) -> None:
         """Close every recording file; nothing more is recorded."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from daskwire.limits import DEFAULT_LIMITS, Limits
+from daskwire.limits import Limits
 
 from daskwire_conformance.common.text import escape
+from daskwire_conformance.traffic.limits import TOOL_LIMITS
 from daskwire_conformance.traffic.recording import DIRECTIONS
 
 from .decoder import DirectionDecoder, Report
@@ -31,12 +32,17 @@ class Event:
     kind: str
     when: float
     direction: str = ""
-    data: bytes = b""
+    #: For "data": the chunk, exactly as forwarded (live, a view of the tap's read buffer).
+    data: bytes | memoryview = b""
     #: For "open": who connected, and where to.
     client: str = ""
     upstream: str = ""
     #: For "skip": the size of the chunk that passed undecoded.
     size: int = 0
+    #: For "data", live: the read buffer `data` is the last slice of, given back to the tap's
+    #: pool once decoded, and its bytes that hold no data (counted in the backlog).
+    buffer: bytearray | None = None
+    spare: int = 0
 
 
 @dataclass(slots=True)
@@ -53,7 +59,7 @@ class Session:
     lines they give. Not thread-safe: one thread feeds it."""
 
     def __init__(
-        self, *, limits: Limits = DEFAULT_LIMITS, keep_bytes: int = DEFAULT_KEEP_BYTES
+        self, *, limits: Limits = TOOL_LIMITS, keep_bytes: int = DEFAULT_KEEP_BYTES
     ) -> None:
         self._limits = limits
         self._keep_bytes = keep_bytes

@@ -1,13 +1,18 @@
-"""The decoding thread: decodes copies of forwarded chunks, bounded by a backlog per connection
+"""The decoding thread: decodes views of forwarded chunks, bounded by a backlog per connection
 and one over all connections."""
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
 from collections.abc import Callable
 from typing import Final
+
+from daskwire.limits import Limits
+
+from daskwire_conformance.traffic.limits import TOOL_LIMITS
 
 from .lines import stamp
 from .session import Event, Session
@@ -15,8 +20,9 @@ from .session import Event, Session
 __all__ = ["DEFAULT_MAX_BACKLOG", "DEFAULT_MAX_TOTAL_BACKLOG", "DecodeWorker"]
 
 #: Bytes a connection's decoding may fall behind (queued, plus held for the message being
-#: read, including the copy of frame 0 kept to find its markers) before the tap stops
-#: decoding it; forwarding never waits for decoding.
+#: read, including the copy of frame 0 kept to find its markers and `BYTES_PER_FRAME` per
+#: frame the message declares) before the tap stops decoding it; forwarding never waits for
+#: decoding.
 DEFAULT_MAX_BACKLOG: Final = 32 << 20
 #: The same over all connections together: a chunk that would take the tap's decoding
 #: further behind stops decoding the connection it belongs to.
@@ -34,11 +40,14 @@ class DecodeWorker:
         emit: Callable[[str], None],
         *,
         say: Callable[[str], None] | None = None,
+        recycle: Callable[[bytearray], None] | None = None,
         max_backlog: int = DEFAULT_MAX_BACKLOG,
         max_total_backlog: int = DEFAULT_MAX_TOTAL_BACKLOG,
+        limits: Limits = TOOL_LIMITS,
     ) -> None:
         self._emit = emit
         self._say = say if say is not None else emit
+        self._recycle = recycle
         self._max_backlog = max_backlog
         self._max_total = max_total_backlog
         self._queue: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
@@ -49,7 +58,7 @@ class DecodeWorker:
         #: Connections open whose decoding stopped: only their byte counts still pass.
         self._dropped: set[int] = set()
         self._total = 0
-        self.session = Session()
+        self.session = Session(limits=limits)
         self._thread = threading.Thread(target=self._run, name="daskwire-tap-decode", daemon=True)
         #: Connections whose decoding stopped because it fell behind.
         self.stopped_decoding = 0
@@ -60,12 +69,16 @@ class DecodeWorker:
         """Start the thread."""
         self._thread.start()
 
-    def put(self, event: Event) -> None:
+    def put(self, event: Event) -> bool:
         """Queue an event; never waits for decoding. A chunk is not decoded, and its
         connection's decoding stops, when that connection's decoding is more than the
-        backlog behind, or the tap's over all connections more than the total backlog."""
+        backlog behind, or the tap's over all connections more than the total backlog.
+
+        True when a chunk is queued for decoding: its read buffer (`Event.buffer`) is then
+        the decoding thread's to give back; else it stays the caller's."""
         n = event.connection
         notice = ""
+        queued = False
         with self._lock:
             if event.kind == "open":
                 self._pending[n] = 0
@@ -76,21 +89,33 @@ class DecodeWorker:
                 elif event.kind == "close":
                     self._dropped.discard(n)
             elif n not in self._pending:
-                return
+                return False
             elif event.kind == "data":
-                notice = self._admit(n, len(event.data))
+                notice = self._admit(n, _cost(event))
                 if notice:
                     self._stop(n)
                     self._queue.put(Event(n, "drop", event.when))
                     event = Event(n, "skip", event.when, event.direction, size=len(event.data))
+                else:
+                    queued = True
             elif event.kind == "close":
                 self._forget(n)
         if notice:
             self._say(f"{stamp(event.when)} conn {n} decoding stops: {notice}")
         self._queue.put(event)
+        return queued
 
     def _admit(self, n: int, size: int) -> str:
         """Count a chunk into the backlog, or why it cannot be (with the lock held)."""
+        why = self._over(n, size)
+        if not why:
+            self._pending[n] += size
+            self._total += size
+        return why
+
+    def _over(self, n: int, size: int = 0) -> str:
+        """Why connection `n`'s decoding, `size` bytes more behind, would be beyond a
+        backlog limit, or "" (with the lock held)."""
         backlog = self._pending[n] + self._held[n] + size
         if backlog > self._max_backlog:
             return (
@@ -103,8 +128,6 @@ class DecodeWorker:
                 f"more than --max-total-backlog {self._max_total:,} B; forwarding goes on "
                 "unchanged"
             )
-        self._pending[n] += size
-        self._total += size
         return ""
 
     def _forget(self, n: int) -> None:
@@ -131,6 +154,16 @@ class DecodeWorker:
             self._thread.join(0.05)
         return True
 
+    def _give_back(self, event: Event) -> None:
+        """Decoding's own view of a chunk is let go (the transport was given another: it may
+        still hold that one to send later); the read buffer the chunk ends goes back to the
+        pool, which reuses it only once no view of it is alive."""
+        if isinstance(event.data, memoryview):
+            with contextlib.suppress(BufferError):  # still exported: the pool will not reuse it
+                event.data.release()
+        if event.buffer is not None and self._recycle is not None:
+            self._recycle(event.buffer)
+
     def _run(self) -> None:
         """The thread: decode each event in order, pass on its lines."""
         while (event := self._queue.get()) is not None and not self._abandoned:
@@ -145,13 +178,29 @@ class DecodeWorker:
                     if n in self._pending:
                         self._stop(n)
             if event.kind == "data":
+                cost = _cost(event)
+                why = ""
                 with self._lock:
                     if n in self._pending:
                         held = self.session.held(n)
-                        self._total += held - self._held[n] - len(event.data)
-                        self._pending[n] -= len(event.data)
+                        self._total += held - self._held[n] - cost
+                        self._pending[n] -= cost
                         self._held[n] = held
+                        # what decoding holds grew past a limit (a message declaring many
+                        # frames): stop before it reads on, not only at the next chunk
+                        why = self._over(n)
+                        if why:
+                            self._stop(n)
+                self._give_back(event)
+                if why:
+                    self.session.handle(Event(n, "drop", event.when))
+                    lines.append(f"{stamp(event.when)} conn {n} decoding stops: {why}")
             for line in lines:
                 if self._abandoned:
                     return
                 self._emit(line)
+
+
+def _cost(event: Event) -> int:
+    """What a queued chunk counts in the backlog: its bytes, and its buffer's spare bytes."""
+    return len(event.data) + event.spare

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import daskwire
-from daskwire.limits import DEFAULT_LIMITS
+from daskwire.limits import DEFAULT_LIMITS, Limits
 
 from daskwire_conformance.common.words import counted
 from daskwire_conformance.traffic.stream import U64
@@ -31,12 +31,12 @@ class Detection:
     sure: bool
 
 
-def _first_message_fits(name: str, head: bytes) -> tuple[str, bool] | None:
+def _first_message_fits(name: str, head: bytes, limits: Limits) -> tuple[str, bool] | None:
     """Why the first message of `head` is one of profile `name`, and whether that message
     was whole (its framing held and its frames decode) or only its prelude was read; None
     when it cannot be one."""
     profile = daskwire.get_profile(name)
-    reader = profile.stream_reader(DEFAULT_LIMITS)
+    reader = profile.stream_reader(limits)
     try:
         messages = reader.feed(head)
     except daskwire.DaskwireError:
@@ -45,15 +45,16 @@ def _first_message_fits(name: str, head: bytes) -> tuple[str, bool] | None:
         return (f"its prelude reads as {name}; the message is longer than {len(head)} bytes", False)
     frames = messages[0]
     try:
-        profile.decode(frames, mode="forwarding")
+        profile.decode(frames, mode="forwarding", limits=limits)
     except daskwire.DaskwireError:
         return None
     size = counted(len(frames), "frame")
     return (f"its first message reads as {name} and decodes ({size})", True)
 
 
-def detect_profile(head: bytes) -> Detection:
-    """The profile of a stream whose first bytes are `head` (up to `PROBE_BYTES`).
+def detect_profile(head: bytes, limits: Limits = DEFAULT_LIMITS) -> Detection:
+    """The profile of a stream whose first bytes are `head` (up to `PROBE_BYTES`), read
+    with the user's `limits` (a first message beyond one fits no profile).
 
     dask-2023.11 starts with a read hint on a frame boundary before the frame count
     (DT-1); placeholder-v1 starts with the frame count, at least 2 (WF-1, WF-2). Each
@@ -65,7 +66,9 @@ def detect_profile(head: bytes) -> Detection:
             profile=FALLBACK, reason=f"only {len(head)} bytes: too few to tell", sure=False
         )
     first = U64.unpack_from(head)[0]
-    found = {name: fit for name in daskwire.PROFILES if (fit := _first_message_fits(name, head))}
+    found = {
+        name: fit for name in daskwire.PROFILES if (fit := _first_message_fits(name, head, limits))
+    }
     # a whole first message that decodes outweighs a prelude whose message did not end
     whole = {name: why for name, (why, complete) in found.items() if complete}
     fits = whole or {name: why for name, (why, _) in found.items()}
@@ -86,13 +89,15 @@ def detect_profile(head: bytes) -> Detection:
     )
 
 
-def detect_frames(frames: Sequence[bytes | memoryview]) -> Detection:
+def detect_frames(
+    frames: Sequence[bytes | memoryview], limits: Limits = DEFAULT_LIMITS
+) -> Detection:
     """The profile of one message given as its frames (no wire prelude to go by): the
-    profile whose decoder reads them; when both or neither do, `FALLBACK`."""
+    profile whose decoder reads them with `limits`; when both or neither do, `FALLBACK`."""
     fits = []
     for name in daskwire.PROFILES:
         try:
-            daskwire.get_profile(name).decode(list(frames), mode="forwarding")
+            daskwire.get_profile(name).decode(list(frames), mode="forwarding", limits=limits)
         except daskwire.DaskwireError:
             continue
         fits.append(name)
