@@ -32,6 +32,11 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # A page the test waits on must keep drawing frames however busy the machine is: no
+    # throttling of timers or of a tab chromium takes for hidden.
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
     "--remote-debugging-port=0",
 ]
 TIMEOUT = 30.0

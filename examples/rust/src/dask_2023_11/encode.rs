@@ -34,20 +34,7 @@ pub fn encode_with_limits(
     options: &EncodeOptions,
     limits: &Limits,
 ) -> Result<Vec<Vec<u8>>> {
-    if let Some(codec) = &options.compression {
-        if !codecs::is_supported(codec) {
-            return Err(Error::unknown_codec(
-                "DC-2",
-                format!("cannot compress with codec {codec:?}"),
-            ));
-        }
-    }
-    if options.shard_size == 0 {
-        return Err(Error::unencodable_value(
-            "DC-2",
-            "shard_size must be positive",
-        ));
-    }
+    options.check("DC-2", "DC-2")?;
     if matches!(
         message,
         Value::Set(_)

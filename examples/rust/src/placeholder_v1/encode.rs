@@ -34,20 +34,7 @@ pub fn encode_with_limits(
     options: &EncodeOptions,
     limits: &Limits,
 ) -> Result<Vec<Vec<u8>>> {
-    if let Some(codec) = &options.compression {
-        if !codecs::is_supported(codec) {
-            return Err(Error::unknown_codec(
-                "CE-14",
-                format!("cannot compress with codec {codec:?}"),
-            ));
-        }
-    }
-    if options.shard_size == 0 {
-        return Err(Error::unencodable_value(
-            "CE-7",
-            "shard_size must be positive",
-        ));
-    }
+    options.check("CE-14", "CE-7")?;
     let mut encoder = Encoder {
         options,
         frames: Vec::new(),
