@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import struct
 
 from daskwire import ConnectionOptions
@@ -14,13 +15,20 @@ from daskwire_conformance.tap.worker import DecodeWorker
 from daskwire_conformance.traffic.stream import Failure
 
 
+def _arena(content: bytes) -> mmap.mmap:
+    arena = mmap.mmap(-1, len(content))
+    arena[:] = content
+    return arena
+
+
 def test_a_buffer_with_a_live_view_is_in_use() -> None:
-    buffer = bytearray(b"abc")
+    buffer = _arena(b"abc")
     view = memoryview(buffer)[1:]
     assert in_use(buffer)
     view.release()
     assert not in_use(buffer)
-    assert buffer == b"abc"  # the check leaves it as it was
+    assert buffer[:] == b"abc"  # the check leaves it as it was
+    assert len(buffer) == 3
 
 
 def test_the_pool_reuses_only_free_buffers_of_its_size() -> None:
@@ -33,10 +41,10 @@ def test_the_pool_reuses_only_free_buffers_of_its_size() -> None:
     view.release()
     pool.give(first)
     assert pool.take() is first
-    pool.give(bytearray(8))  # not its size: left to be freed
+    pool.give(mmap.mmap(-1, 8))  # not its size: left to be freed
     assert len(pool.take()) == 16
     for _ in range(3):
-        pool.give(bytearray(16))
+        pool.give(mmap.mmap(-1, 16))
     assert len(pool._free) == 2
 
 
@@ -44,10 +52,9 @@ def test_decoding_gives_a_buffer_back_once_decoded() -> None:
     handshake = dw.pack_bytes(
         dw.write_handshake(ConnectionOptions(compression=None, pickle_protocol=5))
     )
-    given: list[bytearray] = []
+    given: list[mmap.mmap] = []
     worker = DecodeWorker(lambda line: None, recycle=given.append)
-    arena = bytearray(len(handshake) + 100)
-    arena[: len(handshake)] = handshake
+    arena = _arena(handshake + bytes(100))
     view = memoryview(arena)[: len(handshake)]
     sent = memoryview(view)  # the transport's own view, as the tap writes it
     worker.start()
@@ -68,7 +75,7 @@ def test_decoding_gives_a_buffer_back_once_decoded() -> None:
 def test_a_chunk_not_decoded_stays_the_callers() -> None:
     worker = DecodeWorker(lambda line: None, max_backlog=10)  # not started
     worker.put(Event(1, "open", 1.0, client="c", upstream="u"))
-    arena = bytearray(64)
+    arena = _arena(bytes(64))
     assert not worker.put(Event(1, "data", 1.0, "c2s", memoryview(arena), buffer=arena))
     assert not worker.put(Event(9, "data", 1.0, "c2s", b"x"))  # a connection never opened
 

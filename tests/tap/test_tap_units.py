@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import queue
 import random
 import resource
 import stat
@@ -62,6 +63,60 @@ def test_say_never_waits_for_a_blocked_output_and_counts_what_it_drops() -> None
     text = out.getvalue()
     assert "lines dropped: the output was not read in time" in text
     assert "line 0\n" in text
+
+
+class _Writes(io.StringIO):
+    """An output that keeps each write apart; the first write waits for `release`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.release.wait()
+        self.writes.append(text)
+        return len(text)
+
+
+def test_the_lines_waiting_go_out_in_one_write_in_order() -> None:
+    out = _Writes()
+    printer = Printer(out, max_queued=100)
+    printer.say("first")
+    time.sleep(0.2)  # the printer thread took "first" and waits in its write
+    for i in range(5):
+        printer.emit(f"line {i}")
+    out.release.set()
+    assert printer.close(5.0)
+    assert out.writes == ["first\n", "line 0\nline 1\nline 2\nline 3\nline 4\n"]
+
+
+class _CountedWaits(queue.SimpleQueue[Event | None]):
+    """The decoding thread's queue, counting the times it waits for an event (its turns)."""
+
+    waits = 0
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Event | None:
+        if block:
+            self.waits += 1
+        return super().get(block, timeout)
+
+
+def test_chunks_that_come_close_together_are_decoded_in_one_turn_in_order() -> None:
+    order: list[float] = []
+    worker = DecodeWorker(lambda line: None)
+    worker._queue = counted = _CountedWaits()
+    handle = worker.session.handle
+    worker.session.handle = lambda e: order.append(e.when) or handle(e)  # type: ignore[method-assign]
+    worker.start()
+    worker.put(Event(1, "open", 0.5, client="c", upstream="u"))
+    for i in range(50):  # one every few microseconds, each letting the thread run
+        worker.put(Event(1, "data", 1.0 + i, "c2s", b"\0"))
+        time.sleep(0)
+    time.sleep(0.3)
+    assert worker.stop(5.0)
+    assert order == [0.5] + [1.0 + i for i in range(50)]
+    assert counted.waits <= 10  # a wait per turn, not per chunk (some 50 without the gather)
 
 
 def test_emit_waits_for_room_until_the_tap_is_closing() -> None:

@@ -15,10 +15,12 @@ import threading
 import time
 from typing import Final, TextIO
 
-__all__ = ["MAX_QUEUED_LINES", "Printer"]
+__all__ = ["MAX_LINES_WRITTEN", "MAX_QUEUED_LINES", "Printer"]
 
 #: Lines waiting for the output at most; beyond it `say` drops lines (and counts them).
 MAX_QUEUED_LINES: Final = 10_000
+#: Lines written (and flushed) at once at most: those waiting go out in one write.
+MAX_LINES_WRITTEN: Final = 1_000
 
 
 class Printer:
@@ -90,16 +92,29 @@ class Printer:
         return True
 
     def _run(self) -> None:
-        """The thread: write each queued line, saying first how many were dropped."""
+        """The thread: write the queued lines, all that are waiting in one write, saying first
+        how many were dropped."""
         reported = 0
         while (line := self._queue.get()) is not None:
+            lines, end = [line], False
+            while len(lines) < MAX_LINES_WRITTEN:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    end = True
+                    break
+                lines.append(more)
             with self._lock:
                 dropped = self._dropped
             if dropped > reported:
                 note = f"daskwire tap: {dropped - reported:,} lines dropped: the output was not "
-                line = f"{note}read in time\n{line}"
+                lines.insert(0, f"{note}read in time")
                 reported = dropped
-            self._write(line)
+            self._write("\n".join(lines))
+            if end:
+                return
 
     def _write(self, line: str) -> None:
         """Write one line; an output that went away is ignored."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import mmap
 import os
 import threading
 import time
@@ -100,7 +101,7 @@ class _Half(asyncio.BufferedProtocol):
         self.direction = direction
         self.transport: asyncio.Transport | None = None
         self.lost = False
-        self._arena: bytearray | None = None
+        self._arena: mmap.mmap | None = None
         self._used = 0
         #: When a read last went into the arena, and the timer that gives it back once
         #: the socket has been quiet for `QUIET_SECONDS`.
@@ -113,7 +114,7 @@ class _Half(asyncio.BufferedProtocol):
         self.transport.set_write_buffer_limits(high=WRITE_HIGH, low=WRITE_LOW)
         self.link.made(self)
 
-    def get_buffer(self, sizehint: int) -> bytearray | memoryview:
+    def get_buffer(self, sizehint: int) -> mmap.mmap | memoryview:
         """Where the next read goes: the free end of this socket's arena (the arena itself
         when empty: no view of it outlives the read, so it can go back to the pool)."""
         if self._arena is None:
@@ -266,7 +267,7 @@ class _Link:
             self.close()
 
     def forward(
-        self, half: _Half, data: bytes | memoryview, arena: bytearray | None, spare: int
+        self, half: _Half, data: bytes | memoryview, arena: mmap.mmap | None, spare: int
     ) -> None:
         """Write `data` to the other side, then show it to the tap. `arena`, when `data` is
         its last slice, goes to decoding with it, or back to the pool when not decoded."""
@@ -471,7 +472,7 @@ class Tap:
         link: _Link,
         direction: str,
         data: bytes | memoryview,
-        arena: bytearray | None = None,
+        arena: mmap.mmap | None = None,
         spare: int = 0,
     ) -> bool:
         """A chunk was forwarded: record it and queue it for decoding; True when decoding

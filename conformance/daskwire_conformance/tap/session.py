@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass
 from typing import Final
 
@@ -41,7 +42,7 @@ class Event:
     size: int = 0
     #: For "data", live: the read buffer `data` is the last slice of, given back to the tap's
     #: pool once decoded, and its bytes that hold no data (counted in the backlog).
-    buffer: bytearray | None = None
+    buffer: mmap.mmap | None = None
     spare: int = 0
 
 
