@@ -7,8 +7,8 @@ small message < 100 us; the tap's peak RSS during the gather < 64 MiB above its 
 - Gather: a LocalCluster of distributed on 127.0.0.1 (in-process worker, real TCP) holds a
   256 MiB NumPy array; three Clients, one direct, one through a tap subprocess in front of
   the scheduler and one through a plain forwarder (asyncio's own protocols, decoding
-  nothing: the floor of any asyncio proxy), gather it through the scheduler
-  (`direct=False`) in rounds of one gather each way, which goes first rotating. Each round
+  nothing: what forwarding alone costs), gather it through the scheduler (`direct=False`)
+  in rounds of one gather each way, in the six orders of the three in turn. Each round
   gives a ratio, its direct time over its tap time; the table shows their median with a
   distribution-free 95% confidence interval for it (order statistics of the rounds), lowest
   and highest, and the plain forwarder's median and interval beside it. The verdict is
@@ -21,7 +21,8 @@ small message < 100 us; the tap's peak RSS during the gather < 64 MiB above its 
   a dask-2023.11 handshake then 10,000 heartbeat-sized messages, each after the echo of the
   last, direct and through a second tap. Each round trip passes the tap twice (one message
   each way, both decoded): the added latency per message is half the added round trip. The
-  99th percentile of the round trip through the tap is shown beside its median.
+  99th percentile of the round trip through the tap, and the tap's CPU per message, are
+  shown beside its median.
 
 Nothing here asserts; the table goes to stdout and, with --markdown, to a file
 (spec/bench/tap-latest.md, which spec/performance.md includes).
@@ -30,6 +31,7 @@ Nothing here asserts; the table goes to stdout and, with --markdown, to a file
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import os
 import platform
@@ -46,10 +48,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psutil
 from daskwire import ConnectionOptions
 from daskwire import dask_2023_11 as dw
+
+if TYPE_CHECKING:
+    import psutil
 
 START_TIMEOUT = 30.0
 _ECHO = """
@@ -65,8 +70,8 @@ while True:
 """
 
 
-#: The floor any asyncio proxy in Python stands on: a plain forwarder (asyncio's own
-#: protocols, the same write limits as the tap), which decodes and records nothing.
+#: What forwarding alone costs: a plain forwarder with asyncio's own protocols and the
+#: tap's write limits, which decodes and records nothing.
 _FORWARD = """
 import asyncio, sys
 host, port = sys.argv[1].rsplit(":", 1)
@@ -126,6 +131,8 @@ def tap_process(
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise SystemExit(f"the tap did not start:\n{log.read_text()}")
             time.sleep(0.02)
+        import psutil  # with distributed, in the bench extra: imported where it is used
+
         yield found[1], int(found[2]), psutil.Process(proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -162,21 +169,22 @@ class PeakRSS:
         self._thread.join()
 
 
-def median_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float]:
-    """A distribution-free confidence interval for the median of `values`: the order
-    statistics x(k) and x(n + 1 - k), k the largest rank for which the count of values below
-    the median falls under k with probability at most (1 - confidence) / 2 (binomial, p = 1/2);
-    the lowest and highest value when there are too few to say more."""
+def median_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """A distribution-free confidence interval for the median of `values` and its coverage:
+    the order statistics x(k) and x(n + 1 - k), for the largest rank k at which fewer than k
+    values fall below the median with probability at most (1 - confidence) / 2 (binomial,
+    p = 1/2). Its coverage, 1 - 2 P(X < k), is at least `confidence` when there are enough
+    values (6 for 95%); with fewer, the interval is the whole range, covering less."""
     ordered = sorted(values)
     n = len(ordered)
-    tail, k = 0.0, 0
-    while k < n // 2:
-        tail += math.comb(n, k) / 2**n  # P(fewer than k + 1 values below the median)
-        if tail > (1 - confidence) / 2:
-            break
+
+    def below(k: int) -> float:  # P(X < k), X ~ Binomial(n, 1/2)
+        return sum(math.comb(n, i) for i in range(k)) / 2**n
+
+    k = 1
+    while k < (n + 1) // 2 and below(k + 1) <= (1 - confidence) / 2:
         k += 1
-    k = max(k, 1)
-    return ordered[k - 1], ordered[n - k]
+    return ordered[k - 1], ordered[n - k], 1 - 2 * below(k)
 
 
 def bench_gather(mib: int, rounds: int, out: Path) -> dict[str, float]:
@@ -198,7 +206,7 @@ def bench_gather(mib: int, rounds: int, out: Path) -> dict[str, float]:
         with (
             distributed.Client(cluster.scheduler_address) as direct,
             tap_process(upstream, out) as (host, port, tap),
-            tap_process(upstream, out, plain=True) as (plain_host, plain_port, _plain),
+            tap_process(upstream, out, plain=True) as (plain_host, plain_port, plain_proc),
             distributed.Client(f"tcp://{host}:{port}") as tapped,
             distributed.Client(f"tcp://{plain_host}:{plain_port}") as forwarded,
         ):
@@ -211,30 +219,33 @@ def bench_gather(mib: int, rounds: int, out: Path) -> dict[str, float]:
                 ("plain", forwarded, forwarded.get_dataset("tap_bench")),
             ]
             times: dict[str, list[float]] = {name: [] for name, _, _ in ways}
-            cpu_times: list[float] = []
+            orders = list(itertools.permutations(ways))  # each pair runs first as often
+            procs = {"tap": tap, "plain": plain_proc}
+            cpu_times: dict[str, list[float]] = {name: [] for name in procs}
             for _, client, fut in ways[1:]:  # warm: connections, first allocations
                 client.gather(fut, direct=False)
             time.sleep(0.5)
             idle = tap.memory_info().rss
             with PeakRSS(tap) as rss:
                 for number in range(rounds):
-                    turn = number % len(ways)
-                    for name, client, fut in ways[turn:] + ways[:turn]:
-                        cpu = tap.cpu_times()
+                    for name, client, fut in orders[number % len(orders)]:
+                        proc = procs.get(name)
+                        cpu = proc.cpu_times() if proc is not None else None
                         start = time.perf_counter()
                         got = client.gather(fut, direct=False)
                         times[name].append(time.perf_counter() - start)
-                        if name == "tap":
-                            used = tap.cpu_times()
-                            cpu_times.append(used.user + used.system - cpu.user - cpu.system)
+                        if proc is not None and cpu is not None:
+                            used = proc.cpu_times()
+                            spent = used.user + used.system - cpu.user - cpu.system
+                            cpu_times[name].append(spent)
                         assert got.nbytes == data.nbytes
                         del got
             direct.unpublish_dataset("tap_bench")
             del ways, future
     ratios = [d / t for d, t in zip(times["direct"], times["tap"], strict=True)]
     plain = [d / t for d, t in zip(times["direct"], times["plain"], strict=True)]
-    low, high = median_interval(ratios)
-    plain_low, plain_high = median_interval(plain)
+    low, high, coverage = median_interval(ratios)
+    plain_low, plain_high, _ = median_interval(plain)
     return {
         "mib": mib,
         "rounds": rounds,
@@ -242,13 +253,15 @@ def bench_gather(mib: int, rounds: int, out: Path) -> dict[str, float]:
         "tap_s": statistics.median(times["tap"]),
         "ratio": statistics.median(ratios),
         "ratio_low": low,
+        "coverage": coverage,
         "ratio_high": high,
         "ratio_min": min(ratios),
         "ratio_max": max(ratios),
         "plain": statistics.median(plain),
         "plain_low": plain_low,
         "plain_high": plain_high,
-        "tap_cpu_s": statistics.median(cpu_times),
+        "tap_cpu_s": statistics.median(cpu_times["tap"]),
+        "plain_cpu_s": statistics.median(cpu_times["plain"]),
         "idle_mib": idle / 2**20,
         "peak_mib": rss.peak / 2**20,
         "added_mib": (rss.peak - idle) / 2**20,
@@ -284,11 +297,13 @@ def bench_latency(count: int, out: Path) -> dict[str, float]:
     try:
         assert echo.stdout is not None
         port = int(echo.stdout.readline())
-        with tap_process(f"127.0.0.1:{port}", out) as (_, tap_port, _proc):
+        with tap_process(f"127.0.0.1:{port}", out) as (_, tap_port, tap):
             _round_trips(port, min(count, 500))  # warm
             _round_trips(tap_port, min(count, 500))
             direct = statistics.median(_round_trips(port, count))
+            cpu = tap.cpu_times()
             through = _round_trips(tap_port, count)
+            used = tap.cpu_times()
             tapped = statistics.median(through)
             tail = statistics.quantiles(through, n=100)[98]
     finally:
@@ -299,6 +314,8 @@ def bench_latency(count: int, out: Path) -> dict[str, float]:
         "direct_us": direct * 1e6,
         "tap_us": tapped * 1e6,
         "tap_p99_us": tail * 1e6,
+        # two messages a round trip, each forwarded and decoded
+        "tap_cpu_us": (used.user + used.system - cpu.user - cpu.system) / (2 * count) * 1e6,
         "added_us": (tapped - direct) * 1e6 / 2,
     }
 
@@ -320,11 +337,12 @@ def table(gather: dict[str, float], latency: dict[str, float], quick: bool, load
         (
             (
                 f"throughput, {gather['mib']:.0f} MiB gather: direct / tap time, "
-                f"{gather['rounds']:.0f} rounds, order rotating"
+                f"{gather['rounds']:.0f} rounds, the six orders in turn"
             ),
             ">= 0.7",
             (
-                f"median {gather['ratio']:.2f} (95% interval {gather['ratio_low']:.2f} to "
+                f"median {gather['ratio']:.2f} ({gather['coverage']:.0%} interval "
+                f"{gather['ratio_low']:.2f} to "
                 f"{gather['ratio_high']:.2f}; lowest {gather['ratio_min']:.2f}, highest "
                 f"{gather['ratio_max']:.2f}; medians {gather['direct_s']:.2f} s direct, "
                 f"{gather['tap_s']:.2f} s tap, the tap's CPU {gather['tap_cpu_s']:.2f} s)"
@@ -338,8 +356,9 @@ def table(gather: dict[str, float], latency: dict[str, float], quick: bool, load
             ),
             "",
             (
-                f"median {gather['plain']:.2f} (95% interval {gather['plain_low']:.2f} to "
-                f"{gather['plain_high']:.2f})"
+                f"median {gather['plain']:.2f} ({gather['coverage']:.0%} interval "
+                f"{gather['plain_low']:.2f} to "
+                f"{gather['plain_high']:.2f}; its CPU {gather['plain_cpu_s']:.2f} s)"
             ),
             "",
         ),
@@ -349,7 +368,8 @@ def table(gather: dict[str, float], latency: dict[str, float], quick: bool, load
             (
                 f"{latency['added_us']:.0f} us (median round trip "
                 f"{latency['direct_us']:.0f} us direct, {latency['tap_us']:.0f} us tap; "
-                f"99th percentile {latency['tap_p99_us']:.0f} us tap)"
+                f"99th percentile {latency['tap_p99_us']:.0f} us tap; the tap's CPU "
+                f"{latency['tap_cpu_us']:.0f} us a message)"
             ),
             verdict(latency["added_us"] < 100),
         ),
@@ -367,7 +387,7 @@ def table(gather: dict[str, float], latency: dict[str, float], quick: bool, load
 
     cpu = platform.processor() or platform.machine()
     head = (
-        f"Measured {date.today().isoformat()} on nproc {psutil.cpu_count()}, {cpu}, Python "
+        f"Measured {date.today().isoformat()} on nproc {os.cpu_count()}, {cpu}, Python "
         f"{platform.python_version()}, with distributed {distributed.__version__}, by "
         f"`python bench/bench_tap.py{' --quick' if quick else ''}`, with a load average "
         f"of {load:.2f} (1 minute) when it started: other work on the machine slows the "
@@ -383,11 +403,14 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="a seconds-long smoke: 16 MiB, 500 messages"
     )
     parser.add_argument(
-        "--rounds", type=int, default=21, help="rounds of one gather each way (default 21)"
+        "--rounds",
+        type=int,
+        default=24,
+        help="rounds of one gather each way, in the 6 orders in turn (default 24)",
     )
     parser.add_argument("--markdown", type=Path, metavar="PATH", help="also write the table here")
     args = parser.parse_args(argv)
-    mib, count, rounds = (16, 500, 3) if args.quick else (256, 10_000, args.rounds)
+    mib, count, rounds = (16, 500, 6) if args.quick else (256, 10_000, args.rounds)
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         latency = bench_latency(count, Path(tmp))

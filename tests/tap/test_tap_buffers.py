@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import mmap
 import struct
+import sys
 
+import pytest
 from daskwire import ConnectionOptions
 from daskwire import dask_2023_11 as dw
 from daskwire.limits import DEFAULT_LIMITS
-from daskwire_conformance.tap.buffers import BufferPool, in_use
+from daskwire_conformance.tap.buffers import MAPPED, BufferPool, in_use
 from daskwire_conformance.tap.decoder import DirectionDecoder
 from daskwire_conformance.tap.session import Event
 from daskwire_conformance.tap.worker import DecodeWorker
@@ -21,14 +23,30 @@ def _arena(content: bytes) -> mmap.mmap:
     return arena
 
 
-def test_a_buffer_with_a_live_view_is_in_use() -> None:
-    buffer = _arena(b"abc")
+#: Both kinds of read buffer: a memory map (where `MAPPED`) and a bytearray (elsewhere).
+KINDS = {"map": _arena, "bytearray": bytearray}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_buffer_with_a_live_view_is_in_use(kind: str) -> None:
+    buffer = KINDS[kind](b"abc")
     view = memoryview(buffer)[1:]
     assert in_use(buffer)
     view.release()
     assert not in_use(buffer)
     assert buffer[:] == b"abc"  # the check leaves it as it was
     assert len(buffer) == 3
+
+
+def test_a_buffer_that_cannot_be_checked_counts_as_in_use() -> None:
+    closed = _arena(b"abc")
+    closed.close()
+    assert in_use(closed)  # never reused
+
+
+def test_arenas_are_maps_where_a_map_can_tell_its_views() -> None:
+    assert (sys.platform == "linux") == MAPPED  # CPython has mremap() on Linux
+    assert isinstance(BufferPool(size=16).take(), mmap.mmap if MAPPED else bytearray)
 
 
 def test_the_pool_reuses_only_free_buffers_of_its_size() -> None:

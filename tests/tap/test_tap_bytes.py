@@ -208,6 +208,52 @@ def test_an_unreachable_upstream_closes_the_client(tmp_path: Path) -> None:
     assert ": connection refused" in "\n".join(lines)  # in words, no Python repr
 
 
+def test_an_upstream_name_that_does_not_resolve_is_said_in_words(tmp_path: Path) -> None:
+    lines: list[str] = []
+
+    async def scenario() -> None:
+        # .invalid never resolves (RFC 2606); the address is given as Dask prints it
+        with running_tap(tmp_path, "--upstream", "tcp://scheduler.invalid:8786") as tap:
+            reader, writer = await asyncio.open_connection("127.0.0.1", tap.port)
+            writer.write(HANDSHAKE)
+            with contextlib.suppress(ConnectionResetError):
+                assert await reader.read() == b""
+            writer.close()
+            await asyncio.to_thread(tap.wait_for, r"conn 1 cannot reach upstream")
+        lines.extend(tap.lines)
+
+    _run(scenario())
+    text = "\n".join(lines)
+    assert "forwarding to scheduler.invalid:8786" in text  # tcp:// taken as Dask prints it
+    assert "cannot reach upstream scheduler.invalid:8786: cannot resolve scheduler.invalid" in text
+    assert "Unknown error" not in text
+
+
+def test_a_recording_is_on_disk_while_the_tap_runs(tmp_path: Path) -> None:
+    record = tmp_path / "rec"
+    on_disk: list[int] = []
+
+    async def scenario() -> None:
+        upstream = Upstream()
+        port = await upstream.start()
+        args = ("--upstream", f"127.0.0.1:{port}", "--record", str(record))
+        with running_tap(tmp_path, *args) as tap:
+            _, writer = await asyncio.open_connection("127.0.0.1", tap.port)
+            writer.write(HANDSHAKE + HEARTBEAT)  # a few dozen bytes: less than any buffer
+            await writer.drain()
+            for _ in range(60):  # up to 6 s; the tap flushes every second
+                await asyncio.sleep(0.1)
+                on_disk[:] = [(record / "conn-00001.c2s.bin").stat().st_size]
+                if on_disk[0]:
+                    break
+            writer.close()
+            await writer.wait_closed()
+        await upstream.stop()
+
+    _run(scenario())
+    assert on_disk == [len(HANDSHAKE + HEARTBEAT)]
+
+
 def test_an_upstream_that_drops_the_connection_closes_the_client(tmp_path: Path) -> None:
     async def drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readexactly(len(HANDSHAKE))

@@ -9,6 +9,7 @@ import resource
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgpack
@@ -32,6 +33,8 @@ SMALL = dw.pack_bytes([msgpack.packb({"op": "heartbeat"})])
 #: freed arenas the C allocator kept when they were bytearrays (some 680 KiB a connection
 #: at 300 connections; some 80 KiB since they are memory maps).
 PER_CONNECTION = 256 << 10
+#: File descriptors a process needs besides the connections' sockets.
+SPARE_DESCRIPTORS = 200
 
 
 def _rss(pid: int) -> int:
@@ -47,18 +50,30 @@ def _drain(sock: socket.socket) -> None:
             pass
 
 
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
-def test_a_quiet_connection_holds_no_read_buffer(tmp_path: Path) -> None:
+@pytest.fixture
+def connections() -> Iterator[int]:
+    """How many connections the test makes: `CONNECTIONS`, or fewer when the hard limit on
+    file descriptors leaves less room (each takes two sockets in the test and two in the
+    tap). The soft limit is raised to fit, for the tap to inherit, and restored after."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = 4 * CONNECTIONS + 200  # both ends of two sockets a connection, in two processes
-    if soft < need <= hard or hard == resource.RLIM_INFINITY:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need), hard))  # the tap inherits
-    listener = socket.create_server(("127.0.0.1", 0), backlog=CONNECTIONS)
+    room = 4 * CONNECTIONS + SPARE_DESCRIPTORS if hard == resource.RLIM_INFINITY else hard
+    count = min(CONNECTIONS, (room - SPARE_DESCRIPTORS) // 2)
+    assert count >= CONNECTIONS // 3, f"a hard limit of {hard} file descriptors is too low"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2 * count + SPARE_DESCRIPTORS), hard))
+    try:
+        yield count
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_a_quiet_connection_holds_no_read_buffer(tmp_path: Path, connections: int) -> None:
+    listener = socket.create_server(("127.0.0.1", 0), backlog=connections)
     upstreams: list[socket.socket] = []
 
     def accept() -> None:
         with contextlib.suppress(OSError):
-            while len(upstreams) < CONNECTIONS:
+            while len(upstreams) < connections:
                 conn, _ = listener.accept()
                 upstreams.append(conn)
                 conn.sendall(BURST)
@@ -71,7 +86,7 @@ def test_a_quiet_connection_holds_no_read_buffer(tmp_path: Path) -> None:
         with running_tap(tmp_path, "--upstream", f"127.0.0.1:{port}") as tap:
             time.sleep(0.3)
             before = _rss(tap.process.pid)
-            for _ in range(CONNECTIONS):
+            for _ in range(connections):
                 client = socket.create_connection((tap.host, tap.port), timeout=20)
                 client.sendall(BURST)
                 threading.Thread(target=_drain, args=(client,), daemon=True).start()
@@ -83,10 +98,10 @@ def test_a_quiet_connection_holds_no_read_buffer(tmp_path: Path) -> None:
                 for upstream in list(upstreams):
                     upstream.sendall(SMALL)
                 time.sleep(0.05)
-            tap.wait_for(rf"conn {CONNECTIONS} s2c #3 ", timeout=30)
+            tap.wait_for(rf"conn {connections} s2c #3 ", timeout=30)
             time.sleep(1.5)
             after = _rss(tap.process.pid)
-            per = (after - before) // CONNECTIONS
+            per = (after - before) // connections
             assert per < PER_CONNECTION, f"{per >> 10} KiB a connection"
     finally:
         for sock in clients + upstreams:

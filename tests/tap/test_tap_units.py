@@ -18,6 +18,7 @@ import pytest
 from daskwire import ConnectionOptions
 from daskwire import dask_2023_11 as dw
 from daskwire_conformance.tap import elide, report
+from daskwire_conformance.tap import worker as worker_module
 from daskwire_conformance.tap.decoder import DirectionDecoder, Seen
 from daskwire_conformance.tap.lines import message_line, proposal, stamp, warning_lines
 from daskwire_conformance.tap.log import replay_lines
@@ -66,14 +67,17 @@ def test_say_never_waits_for_a_blocked_output_and_counts_what_it_drops() -> None
 
 
 class _Writes(io.StringIO):
-    """An output that keeps each write apart; the first write waits for `release`."""
+    """An output that keeps each write apart; a write says it began (`writing`), then waits
+    for `release`."""
 
     def __init__(self) -> None:
         super().__init__()
+        self.writing = threading.Event()
         self.release = threading.Event()
         self.writes: list[str] = []
 
     def write(self, text: str) -> int:
+        self.writing.set()
         self.release.wait()
         self.writes.append(text)
         return len(text)
@@ -83,7 +87,7 @@ def test_the_lines_waiting_go_out_in_one_write_in_order() -> None:
     out = _Writes()
     printer = Printer(out, max_queued=100)
     printer.say("first")
-    time.sleep(0.2)  # the printer thread took "first" and waits in its write
+    assert out.writing.wait(5.0)  # the printer thread took "first" and waits in its write
     for i in range(5):
         printer.emit(f"line {i}")
     out.release.set()
@@ -102,21 +106,23 @@ class _CountedWaits(queue.SimpleQueue[Event | None]):
         return super().get(block, timeout)
 
 
-def test_chunks_that_come_close_together_are_decoded_in_one_turn_in_order() -> None:
+def test_chunks_that_come_close_together_are_decoded_in_one_turn_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(worker_module, "GATHER_SECONDS", 0.2)  # room for a loaded machine
     order: list[float] = []
     worker = DecodeWorker(lambda line: None)
     worker._queue = counted = _CountedWaits()
     handle = worker.session.handle
-    worker.session.handle = lambda e: order.append(e.when) or handle(e)  # type: ignore[method-assign]
+    worker.session.handle = lambda e: order.append(e.when) or handle(e)  # type: ignore[assignment,func-returns-value]
     worker.start()
     worker.put(Event(1, "open", 0.5, client="c", upstream="u"))
     for i in range(50):  # one every few microseconds, each letting the thread run
         worker.put(Event(1, "data", 1.0 + i, "c2s", b"\0"))
         time.sleep(0)
-    time.sleep(0.3)
     assert worker.stop(5.0)
     assert order == [0.5] + [1.0 + i for i in range(50)]
-    assert counted.waits <= 10  # a wait per turn, not per chunk (some 50 without the gather)
+    assert counted.waits <= 3  # a wait per turn, not per chunk (some 30 without the gather)
 
 
 def test_emit_waits_for_room_until_the_tap_is_closing() -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import collections
 import mmap
-from typing import Final
+import sys
+from typing import Final, TypeAlias
 
-__all__ = ["ARENA_BYTES", "SMALL_READ", "BufferPool", "in_use"]
+__all__ = ["ARENA_BYTES", "MAPPED", "SMALL_READ", "Arena", "BufferPool", "in_use", "new_arena"]
 
 #: Bytes of one read buffer (an arena): consecutive reads of a socket fill it, each read a
 #: slice that is forwarded and decoded without a copy. Large, so a bulk transfer takes few
@@ -20,17 +21,35 @@ SMALL_READ: Final = 64 << 10
 POOL_SIZE: Final = 16
 
 
-def in_use(buffer: mmap.mmap) -> bool:
+#: Whether arenas are memory maps: where a map can tell whether a view of it is alive
+#: without copying it (`resize` to its own size: Linux's mremap); elsewhere bytearrays.
+MAPPED: Final = sys.platform == "linux" and hasattr(mmap.mmap, "resize")
+
+#: A read buffer: a memory map or, where a map cannot tell its views (`MAPPED`), a bytearray.
+Arena: TypeAlias = mmap.mmap | bytearray
+
+
+def new_arena(size: int) -> Arena:
+    """A read buffer of `size` bytes."""
+    return mmap.mmap(-1, size) if MAPPED else bytearray(size)
+
+
+def in_use(buffer: Arena) -> bool:
     """Whether any view of `buffer` is still alive (a slice queued for decoding, or one a
-    transport keeps to send later): such a buffer must not be written again. A map with live
-    views cannot be resized, and that is checked first; resizing to its own size changes
-    nothing."""
+    transport keeps to send later): such a buffer must not be written again. Neither a
+    bytearray nor a map with live views can be resized; shrinking a bytearray by a byte and
+    regrowing it is O(1), and a map is checked for views before its size is looked at.
+    When the check itself fails, the buffer counts as in use: never reused."""
     try:
-        buffer.resize(len(buffer))
+        if isinstance(buffer, bytearray):
+            last = buffer.pop()
+            buffer.append(last)
+        else:
+            buffer.resize(len(buffer))
     except BufferError:
         return True
-    except SystemError:  # no mremap() on this platform: checked for views all the same
-        return False
+    except (AttributeError, OSError, SystemError, ValueError):
+        return True
     return False
 
 
@@ -38,25 +57,31 @@ class BufferPool:
     """Free arenas, shared by the event loop's thread (takes) and the decoding thread (gives
     back); a buffer is reused only once no view of it is alive.
 
-    An arena is an anonymous memory map, not a bytearray: a map that is freed goes back to
-    the system at once. Freed 1 MiB bytearrays taught the C allocator to keep blocks of that
-    size on its heap, where a tap that had served hundreds of connections kept some 0.5 MiB a
-    connection after they went quiet (`tests/tap/test_tap_idle.py`)."""
+    An arena is an anonymous memory map where it can be (`MAPPED`), not a bytearray: a map
+    that is freed goes back to the system at once. Freed 1 MiB bytearrays taught the C
+    allocator to keep blocks of that size on its heap, where a tap that had served hundreds
+    of connections kept some 0.5 MiB a connection after they went quiet
+    (`tests/tap/test_tap_idle.py`)."""
 
     def __init__(self, size: int = ARENA_BYTES, keep: int = POOL_SIZE) -> None:
         self.size = size
         self._keep = keep
-        self._free: collections.deque[mmap.mmap] = collections.deque()
+        self._free: collections.deque[Arena] = collections.deque()
 
-    def take(self) -> mmap.mmap:
+    def take(self) -> Arena:
         """A free arena, or a new one."""
         try:
             return self._free.pop()  # deque.pop and append are atomic: no lock needed
         except IndexError:
-            return mmap.mmap(-1, self.size)
+            return new_arena(self.size)
 
-    def give(self, buffer: mmap.mmap) -> None:
-        """Give an arena back: kept for reuse when nothing refers to it any more and the pool
-        is not full, else left to be freed."""
-        if len(buffer) == self.size and len(self._free) < self._keep and not in_use(buffer):
+    def give(self, buffer: Arena, *, unused: bool = False) -> None:
+        """Give an arena back: kept for reuse when nothing refers to it any more (`unused`:
+        the caller knows no view of it is left) and the pool is not full, else left to be
+        freed."""
+        if (
+            len(buffer) == self.size
+            and len(self._free) < self._keep
+            and (unused or not in_use(buffer))
+        ):
             self._free.append(buffer)

@@ -36,7 +36,17 @@ MAX_PORT: Final = 65535
 
 
 def _host_port(text: str) -> tuple[str, int]:
-    """HOST:PORT (or [V6]:PORT); PORT 0 asks for a free port."""
+    """HOST:PORT (or [V6]:PORT), also as Dask prints it, tcp://HOST:PORT; PORT 0 asks for a
+    free port. Dask's other schemes are refused: the tap reads plain TCP only."""
+    scheme, found, rest = text.partition("://")
+    if found:
+        if scheme.lower() != "tcp":
+            msg = (
+                f"{text!r}: the tap forwards plain TCP (tcp://), not {scheme}:// (tls:// is "
+                "encrypted: its bytes cannot be read)"
+            )
+            raise argparse.ArgumentTypeError(msg)
+        text = rest
     host, sep, port = text.rpartition(":")
     host = host.removeprefix("[").removesuffix("]")
     if not sep or not host or not port.isdigit() or int(port) > MAX_PORT:

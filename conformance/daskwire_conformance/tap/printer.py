@@ -19,7 +19,8 @@ __all__ = ["MAX_LINES_WRITTEN", "MAX_QUEUED_LINES", "Printer"]
 
 #: Lines waiting for the output at most; beyond it `say` drops lines (and counts them).
 MAX_QUEUED_LINES: Final = 10_000
-#: Lines written (and flushed) at once at most: those waiting go out in one write.
+#: Lines written (and flushed) at once at most: those waiting go out in one write. Some
+#: 100 KiB of text: one write is cheap, and a terminal still shows lines as they come.
 MAX_LINES_WRITTEN: Final = 1_000
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import mmap
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +20,7 @@ from daskwire_conformance.common.words import counted
 from daskwire_conformance.traffic.limits import TOOL_LIMITS
 from daskwire_conformance.traffic.recording import Recorder, prepare_folder
 
-from .buffers import SMALL_READ, BufferPool
+from .buffers import SMALL_READ, Arena, BufferPool
 from .lines import stamp
 from .session import Event
 from .worker import DEFAULT_MAX_BACKLOG, DEFAULT_MAX_TOTAL_BACKLOG, DecodeWorker
@@ -37,6 +37,8 @@ WRITE_LOW: Final = 1 << 20
 #: Seconds a socket may be quiet after a large read before its read buffer (an arena,
 #: `buffers.ARENA_BYTES`) goes back to the pool: an idle connection holds none.
 QUIET_SECONDS: Final = 0.25
+#: Seconds between two flushes of the recording's files to disk while the tap runs.
+FLUSH_SECONDS: Final = 1.0
 #: Seconds the tap waits, when stopping, for its connections to close.
 CLOSE_TIMEOUT: Final = 5.0
 #: Seconds between two reports of the same trouble of the event loop (such as accept()
@@ -101,7 +103,7 @@ class _Half(asyncio.BufferedProtocol):
         self.direction = direction
         self.transport: asyncio.Transport | None = None
         self.lost = False
-        self._arena: mmap.mmap | None = None
+        self._arena: Arena | None = None
         self._used = 0
         #: When a read last went into the arena, and the timer that gives it back once
         #: the socket has been quiet for `QUIET_SECONDS`.
@@ -114,7 +116,7 @@ class _Half(asyncio.BufferedProtocol):
         self.transport.set_write_buffer_limits(high=WRITE_HIGH, low=WRITE_LOW)
         self.link.made(self)
 
-    def get_buffer(self, sizehint: int) -> mmap.mmap | memoryview:
+    def get_buffer(self, sizehint: int) -> Arena | memoryview:
         """Where the next read goes: the free end of this socket's arena (the arena itself
         when empty: no view of it outlives the read, so it can go back to the pool)."""
         if self._arena is None:
@@ -134,8 +136,8 @@ class _Half(asyncio.BufferedProtocol):
         end = start + nbytes
         if start == 0 and nbytes < SMALL_READ:
             self._arena = None
-            data = bytes(memoryview(arena)[:nbytes])
-            self.link.tap.buffers.give(arena)
+            data = bytes(memoryview(arena)[:nbytes])  # the views are gone with the copy
+            self.link.tap.buffers.give(arena, unused=True)
             self.link.forward(self, data, None, 0)
             return
         view = memoryview(arena)[start:end]
@@ -258,8 +260,11 @@ class _Link:
                 why = "no answer"
             elif isinstance(exc, ConnectionRefusedError):
                 why = "connection refused"
+            elif isinstance(exc, socket.gaierror):  # its errno is the resolver's, not errno's
+                why = f"cannot resolve {config.upstream_host}: {exc.strerror or exc}"
             else:  # asyncio's own text names the address with a Python repr: not shown
-                why = os.strerror(exc.errno) if exc.errno else type(exc).__name__
+                why = exc.strerror or (os.strerror(exc.errno) if exc.errno else "")
+                why = why or type(exc).__name__
             self.tap.say(f"conn {self.number} cannot reach upstream {config.upstream}: {why}")
             self.close()
             return
@@ -267,7 +272,7 @@ class _Link:
             self.close()
 
     def forward(
-        self, half: _Half, data: bytes | memoryview, arena: mmap.mmap | None, spare: int
+        self, half: _Half, data: bytes | memoryview, arena: Arena | None, spare: int
     ) -> None:
         """Write `data` to the other side, then show it to the tap. `arena`, when `data` is
         its last slice, goes to decoding with it, or back to the pool when not decoded."""
@@ -347,6 +352,8 @@ class Tap:
         self.hurry = threading.Event()
         #: Per kind of event-loop trouble: when it was last reported, and how often since.
         self._trouble: dict[str, tuple[float, int]] = {}
+        #: The next flush of the recording (`_flush_recording`).
+        self._flushing: asyncio.TimerHandle | None = None
 
     def say(self, text: str, when: float | None = None) -> None:
         """A line of the forwarding side (never waits for the output)."""
@@ -381,9 +388,13 @@ class Tap:
         )
         if ready is not None:
             ready(host, port)
+        if self.recorder is not None:
+            self._flushing = loop.call_later(FLUSH_SECONDS, self._flush_recording)
         try:
             await stop.wait()
         finally:
+            if self._flushing is not None:
+                self._flushing.cancel()
             server.close()
             self._all_closed = asyncio.Event()
             for link in list(self.links.values()):
@@ -396,6 +407,21 @@ class Tap:
             if not self.hurry.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(server.wait_closed(), CLOSE_TIMEOUT)
+
+    def _flush_recording(self) -> None:
+        """Write what the recording holds to its files, and again in `FLUSH_SECONDS`: a
+        recording can be read (`daskwire inspect`) while the tap runs."""
+        self._flushing = None
+        if self.recorder is None:
+            return
+        try:
+            self.recorder.flush()
+        except OSError as exc:
+            self.say(f"recording stops: {exc.strerror or exc}; forwarding goes on")
+            self.stop_recording()
+            return
+        loop = asyncio.get_running_loop()
+        self._flushing = loop.call_later(FLUSH_SECONDS, self._flush_recording)
 
     def _loop_trouble(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         """What asyncio reports (such as accept() failing for want of file descriptors): one
@@ -472,7 +498,7 @@ class Tap:
         link: _Link,
         direction: str,
         data: bytes | memoryview,
-        arena: mmap.mmap | None = None,
+        arena: Arena | None = None,
         spare: int = 0,
     ) -> bool:
         """A chunk was forwarded: record it and queue it for decoding; True when decoding

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mmap
 from dataclasses import dataclass
 from typing import Final
 
@@ -12,6 +11,7 @@ from daskwire_conformance.common.text import escape
 from daskwire_conformance.traffic.limits import TOOL_LIMITS
 from daskwire_conformance.traffic.recording import DIRECTIONS
 
+from .buffers import Arena
 from .decoder import DirectionDecoder, Report
 from .elide import DEFAULT_KEEP_BYTES
 from .lines import closed_line, open_line, stamp
@@ -42,7 +42,7 @@ class Event:
     size: int = 0
     #: For "data", live: the read buffer `data` is the last slice of, given back to the tap's
     #: pool once decoded, and its bytes that hold no data (counted in the backlog).
-    buffer: mmap.mmap | None = None
+    buffer: Arena | None = None
     spare: int = 0
 
 

@@ -4,7 +4,6 @@ and one over all connections."""
 from __future__ import annotations
 
 import contextlib
-import mmap
 import queue
 import threading
 import time
@@ -15,6 +14,7 @@ from daskwire.limits import Limits
 
 from daskwire_conformance.traffic.limits import TOOL_LIMITS
 
+from .buffers import Arena
 from .lines import stamp
 from .session import Event, Session
 
@@ -48,7 +48,7 @@ class DecodeWorker:
         emit: Callable[[str], None],
         *,
         say: Callable[[str], None] | None = None,
-        recycle: Callable[[mmap.mmap], None] | None = None,
+        recycle: Callable[[Arena], None] | None = None,
         max_backlog: int = DEFAULT_MAX_BACKLOG,
         max_total_backlog: int = DEFAULT_MAX_TOTAL_BACKLOG,
         limits: Limits = TOOL_LIMITS,

@@ -170,6 +170,12 @@ class Recorder:
         self._files[(connection, direction)].write(data)
         self._mark(when, connection, "data", d=direction, n=len(data))
 
+    def flush(self) -> None:
+        """Write what every open file holds to disk (the index is written at each line)."""
+        for handle in self._files.values():
+            handle.flush()
+        self._timeline.flush()
+
     def end(self, connection: int, direction: str, when: float | None = None) -> None:
         """One direction of a connection ended (its sender shut it)."""
         self._mark(when, connection, "end", d=direction)
