@@ -194,6 +194,17 @@ def _deeper_than(value: Any, max_depth: int) -> bool:
     return False
 
 
+def _why(exc: Exception) -> str:
+    """What msgpack's exception says, named; msgpack's FormatError says nothing, and means a
+    type byte msgpack never uses (0xc1)."""
+    text = str(exc) or (
+        "a byte that starts no msgpack value (0xc1 is never used)"
+        if isinstance(exc, msgpack.FormatError)
+        else "no detail given"
+    )
+    return f"{exc.__class__.__name__}: {text}"
+
+
 def _parse_fast(view: memoryview, hook: PairsHook) -> Any:
     try:
         return msgpack.unpackb(
@@ -207,7 +218,7 @@ def _parse_fast(view: memoryview, hook: PairsHook) -> Any:
     except DaskwireError:
         raise
     except (ValueError, msgpack.UnpackException) as exc:
-        msg = f"not one well-formed msgpack value: {exc.__class__.__name__}: {exc}"
+        msg = f"not one well-formed msgpack value: {_why(exc)}"
         raise InvalidMsgpack(msg, requirement="PL-1") from exc
 
 
@@ -273,7 +284,7 @@ def _parse_exact(view: memoryview, hook: PairsHook, max_depth: int) -> Any:
     except DaskwireError:
         raise
     except (ValueError, msgpack.UnpackException) as exc:
-        msg = f"not one well-formed msgpack value: {exc.__class__.__name__}: {exc}"
+        msg = f"not one well-formed msgpack value: {_why(exc)}"
         raise InvalidMsgpack(msg, requirement="PL-1") from exc
     if unpacker.tell() != size:
         msg = f"{size - unpacker.tell()} bytes follow the msgpack value"

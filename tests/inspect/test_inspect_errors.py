@@ -204,7 +204,7 @@ def test_the_dump_of_a_long_broken_message_says_it_is_cut(capsys: Any, tmp_path:
     code, out, _ = inspect(capsys, path)
     assert code == 1
     assert (
-        f"(the dump reads the first {context.DUMP_BYTES} of the message's {len(broken)} bytes)"
+        f"(the dump shows the first {context.DUMP_BYTES} of the message's {len(broken)} bytes)"
         in out
     )
 

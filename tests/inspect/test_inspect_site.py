@@ -82,7 +82,7 @@ def test_stale_snippets_are_removed(tmp_path: Path) -> None:
 
 def test_the_page_states_the_constants() -> None:
     """The numbers spec/tools/inspect.md gives are the code's."""
-    from daskwire_conformance.inspect import progress, sources, tree
+    from daskwire_conformance.inspect import context, progress, sources, stats, tree
     from daskwire_conformance.traffic import pickles, stream
 
     page = (CAPTURES.parents[1] / "tools" / "inspect.md").read_text(encoding="utf-8")
@@ -94,6 +94,8 @@ def test_the_page_states_the_constants() -> None:
         f"containers after {tree.ITEMS} items",
         f"the first {pickles.MAX_SHOWN} opcodes",
         f"read up to {sources.MAX_JSON_BYTES >> 20} MiB and {sources.MAX_FILE_FRAMES} frames",
+        f"A hex dump shows at most the first {context.DUMP_BYTES >> 20} MiB of a message",
+        f"(the first {stats.LISTED} of each)",
     ]
     flat = " ".join(page.split())
     for fact in stated:

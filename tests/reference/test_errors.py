@@ -905,3 +905,23 @@ def test_encoder_refuses_unencodable_values_inside_float32_messages() -> None:
     """The float32 packer path reports the same category as the plain one."""
     with pytest.raises(UnencodableValue):
         daskwire.encode({"f": Float32(1.0), "s": "\ud800"})
+
+
+#: msgpack's own errors, as a decoder's message says them: each named, with its text, or
+#: what it means where msgpack gives none (its FormatError, for the byte 0xc1).
+MSGPACK_WHY = [
+    ("c1", "FormatError: a byte that starts no msgpack value (0xc1 is never used)"),
+    ("91c1", "FormatError: a byte that starts no msgpack value (0xc1 is never used)"),
+    ("d902fffe", "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 0"),
+]
+
+
+@pytest.mark.parametrize("exact", [False, True], ids=["fast-path", "exact-path"])
+@pytest.mark.parametrize(("payload", "why"), MSGPACK_WHY)
+def test_a_msgpack_error_is_named_and_said(payload: str, why: str, exact: bool) -> None:
+    frame = bytes.fromhex(payload)
+    if exact:  # a float32 first: the decoder walks the tokens itself (payload.parse)
+        frame = bytes.fromhex("92ca00000000") + frame
+    with pytest.raises(daskwire.DaskwireError) as caught:
+        daskwire.get_profile("dask-2023.11").decode([frame])
+    assert f"not one well-formed msgpack value: {why}" in str(caught.value)

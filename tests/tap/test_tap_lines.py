@@ -10,7 +10,7 @@ import pytest
 from daskwire import ConnectionOptions
 from daskwire import dask_2023_11 as dw
 from daskwire_conformance.cli import main
-from daskwire_conformance.tap.command import EXIT_CANNOT_LISTEN, run
+from daskwire_conformance.tap.command import EXIT_CANNOT_LISTEN, _host_port, run
 from daskwire_conformance.tap.decoder import Seen
 from daskwire_conformance.tap.lines import MAX_OP_CHARS, message_line
 from daskwire_conformance.tap.log import replay_lines
@@ -64,6 +64,8 @@ def test_a_batch_names_its_ops_with_counts_and_cuts_long_ones() -> None:
         ["tap", "--upstream", "127.0.0.1:99999"],
         ["tap", "--upstream", "127.0.0.1:1", "--max-backlog", "0"],
         ["tap", "--upstream", "127.0.0.1:1", "--max-backlog", "lots"],
+        ["tap", "--upstream", "tls://127.0.0.1:8786"],
+        ["tap", "--upstream", "ucx://127.0.0.1:8786"],
     ],
 )
 def test_a_bad_command_line_exits_2(args: list[str]) -> None:
@@ -72,14 +74,41 @@ def test_a_bad_command_line_exits_2(args: list[str]) -> None:
     assert caught.value.code == 2
 
 
-def test_an_address_in_use_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("127.0.0.1:8786", ("127.0.0.1", 8786)),
+        ("tcp://127.0.0.1:8786", ("127.0.0.1", 8786)),  # as Dask prints it
+        ("TCP://[::1]:8786", ("::1", 8786)),
+        ("[::1]:0", ("::1", 0)),
+    ],
+)
+def test_an_address_is_read_as_dask_prints_it(text: str, address: tuple[str, int]) -> None:
+    assert _host_port(text) == address
+
+
+def test_an_address_in_use_exits_1_and_says_so_in_words(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         config = TapConfig(listen_port=port, upstream_host="127.0.0.1", upstream_port=1)
         assert run(config) == EXIT_CANNOT_LISTEN
-    assert "daskwire tap:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err == f"daskwire tap: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_a_recording_folder_that_cannot_be_made_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("")
+    record = tmp_path / "file" / "rec"  # its parent is a file
+    config = TapConfig(upstream_host="127.0.0.1", upstream_port=1, record=record)
+    assert run(config) == EXIT_CANNOT_LISTEN
+    err = capsys.readouterr().err
+    assert err == f"daskwire tap: cannot create the recording folder {record}: Not a directory\n"
 
 
 @pytest.mark.parametrize("name", ["index.jsonl", "conn-00001.c2s.bin"])

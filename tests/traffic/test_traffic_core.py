@@ -7,10 +7,10 @@ import tracemalloc
 
 import daskwire
 import pytest
-from daskwire.dask_2023_11 import pack_bytes
+from daskwire.dask_2023_11 import encode, pack_bytes
 from daskwire_conformance.traffic.detect import detect_frames, detect_profile
 from daskwire_conformance.traffic.stream import Failure, Message, MessageStream
-from daskwire_conformance.traffic.summary import summarize
+from daskwire_conformance.traffic.summary import ops_of, summarize
 
 from ._captures import capture
 
@@ -189,3 +189,29 @@ def test_a_bad_sub_header_is_a_payload_error() -> None:
     frames = daskwire.get_profile("dask-2023.11").unpack(pack_bytes(BAD_SUB_HEADER))
     found = summarize("dask-2023.11", frames)
     assert (found.category, found.requirement, found.offloaded) == ("invalid-header", "DS-4", ())
+
+
+#: Top-level values, and what the tools call them: a batch (with its ops) only when the
+#: array can be one (DB-1: its elements are messages, maps); any other array is a bare
+#: reply (DM-3), such as the keys a scatter replies with.
+TOP_LEVEL = [
+    ([{"op": "a"}, {"op": "b"}], (("a", "b"), True)),
+    ([{"op": "a"}], (("a",), True)),
+    ([{"no-op": 1}, {"op": "b"}], (("-", "b"), True)),
+    (["key-1", "key-2"], (("-",), False)),
+    ([{"op": "a"}, "key-2"], (("-",), False)),
+    ([], (("-",), False)),
+    ({"op": "a"}, (("a",), False)),
+    ("OK", (("-",), False)),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), TOP_LEVEL)
+def test_a_top_level_array_is_a_batch_only_when_it_can_be_one(
+    value: object, expected: tuple[tuple[str, ...], bool]
+) -> None:
+    assert ops_of(value) == expected
+    # and as the tools see it, from the frames of a message
+    profile = daskwire.get_profile("dask-2023.11")
+    summary = summarize("dask-2023.11", profile.unpack(pack_bytes(encode(value))))
+    assert (summary.ops, summary.batch, summary.category) == (*expected, None)

@@ -703,11 +703,11 @@ def _body(
     bases: list[int] = []
     for i, length in enumerate(lengths):
         if len(data) < pos + length:
-            have = f"{len(data) - pos} of {counted(length, 'byte')}"
-            dump.note(0, f"frame {i}: the input ends after {have}")
             frames.append(data[pos:])
             bases.append(pos)
             show(dump, frames, bases)
+            have = f"{len(data) - pos} of {counted(length, 'byte')}"
+            dump.note(0, f"frame {i}: the input ends after {have}")  # after its bytes
             return None
         frames.append(data[pos : pos + length])
         bases.append(pos)

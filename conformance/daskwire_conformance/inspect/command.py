@@ -95,7 +95,9 @@ def register(subparsers: Any) -> None:
         type=_op_filter,
         default=[],
         metavar="op=NAME",
-        help="only messages with this op, or a batch holding it (repeatable; errors always show)",
+        help="only messages with this op as shown (`-`: none; `(handshake)`: the comm "
+        "handshake), or a batch holding it (repeatable; errors always show; a NAME that "
+        "matches no message is said on standard error)",
     )
     parser.add_argument(
         "--stats",

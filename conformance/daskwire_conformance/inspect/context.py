@@ -33,6 +33,16 @@ _OFFSET: Final = re.compile(r"[0-9a-f]{6}| {6}")
 #: A note marks a fault with "!" at its start or after a label ("value: ! ..."); "!!" is the
 #: reference's verdict, which the caller states itself.
 _MARK: Final = re.compile(r"(?:^|: )!(?!!)")
+#: Where a note starts in a dump row; the dump's own notes about its frames and prelude
+#: start there, unindented (a walked value's notes are indented).
+_NOTE: Final = 33
+#: The note of the frame the dumped bytes end inside, after that frame's rows: "frame 2:
+#: the input ends after 10 of 30 bytes".
+_FRAME_ENDS: Final = re.compile(r"frame (\d+): the input ends after (\d+) of (\d+) bytes?")
+#: The other notes that say the bytes end: in the prelude, or before it.
+_INPUT_ENDS: Final = re.compile(
+    r"((?:frame count|no-split hint|length of frame \d+): |no bytes: )?the input ends\b"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,12 +75,45 @@ def _fault(lines: Sequence[str]) -> tuple[int | None, int | None, int | None]:
     return None, None, last
 
 
-def _cut(text: str) -> tuple[str, int | None, int | None]:
+def _ends(lines: list[str], dumped: int, held: int) -> tuple[list[str], int | None]:
+    """The dump's rows, and the index of the note that says the input ends inside a frame
+    (the dump writes it after that frame's rows). When the dump has fewer bytes than the
+    input holds (`dumped` of `held`), its notes say that the dump ends there, not the input,
+    and how much of the frame the input holds; the index is then None."""
+    cut = held > dumped
+    kept: list[str] = []
+    end: int | None = None
+    for row in lines:
+        line = row
+        note = row[_NOTE:] if not row[:_NOTE].strip() else ""
+        found = _FRAME_ENDS.fullmatch(note)
+        if found is not None and end is None:
+            end = len(kept)
+            if cut:
+                frame, have, length = (int(group) for group in found.groups())
+                there = min(length, have + held - dumped)
+                note = (
+                    f"frame {frame}: the dump shows its first {have} of {counted(length, 'byte')}"
+                )
+                if there < length:
+                    note += f"; the input holds {there}"
+                line = f"{row[:_NOTE]}{note}"
+        elif cut and _INPUT_ENDS.match(row[_NOTE:]):
+            line = row[:_NOTE] + row[_NOTE:].replace("the input ends", "the dump ends", 1)
+        kept.append(line)
+    return kept, None if cut else end
+
+
+def _cut(
+    text: str, dumped: int | None = None, held: int | None = None
+) -> tuple[str, int | None, int | None]:
     """The dump's rows around its first fault (the reference's own "!!" verdicts, which the
-    caller states itself, left out), that fault's offset, and the last row's offset."""
-    lines = [line for line in text.splitlines() if not line[33:].lstrip().startswith("!!")]
+    caller states itself, left out), or else where the input ends; that fault's offset, and
+    the last row's offset. The dump holds `dumped` of the `held` bytes of the input."""
+    lines = [line for line in text.splitlines() if not line[_NOTE:].lstrip().startswith("!!")]
+    lines, end = _ends(lines, dumped or 0, held or 0)
     at, offset, last = _fault(lines)
-    centre = at if at is not None else 0
+    centre = at if at is not None else end if end is not None else 0
     first = max(0, centre - ROWS_BEFORE)
     end = min(len(lines), centre + ROWS_AFTER + 1)
     shown = lines[first:end]
@@ -94,11 +137,13 @@ def wire_context(
     limits: Limits,
     size: int | None = None,
     *,
+    held: int | None = None,
     prelude: bool = False,
     frames: int | None = None,
 ) -> ErrorContext:
     """The context of an error in the wire bytes `data` of one message, found at byte `base`
-    of its stream; `data` may hold only the start of the message, whose length is `size`.
+    of its stream; `data` may hold only the start of the message, whose length is `size`,
+    and of which the input holds `held` bytes (by default `size`, else `len(data)`).
     At most `DUMP_BYTES` are dumped, of a message of at most `DUMP_FRAMES` frames (`frames`,
     when known; for more, the offset is None: unknown). With `prelude`
     (a framing error), the dump stops at the field whose check fails (WF-9), so an unmarked
@@ -114,16 +159,25 @@ def wire_context(
             dump=f"(too many frames for a hex dump: {frames:,}; the fault's offset is unknown)",
             base=base,
         )
+    shown = min(len(data), DUMP_BYTES)
+    if held is None:
+        held = size if size is not None else len(data)
     try:
         text = annotate_wire(data[:DUMP_BYTES], profile=profile, limits=_dump_limits(limits))
     except Exception as exc:
         return ErrorContext(offset=base, dump=f"(no hex dump: {exc})"[:200], base=base)
-    dump, offset, last = _cut(text)
+    dump, offset, last = _cut(text, shown, held)
     if offset is None and prelude:
         offset = last
-    shown = min(len(data), DUMP_BYTES)
-    if size is not None and size > shown:
-        head = f"(the dump reads the first {shown} of the message's {size} bytes"
+    if held > shown:
+        whole = (
+            f"the message's {size} bytes"
+            if size is not None
+            else f"the {held} bytes of the message that the input holds"
+        )
+        head = f"(the dump shows the first {shown} of {whole}"
+        if size is not None and held < size:
+            head += f"; the input holds {held} of them"
         if offset is None:
             head += "; it marks no fault: the fault lies past them"
         dump = f"{head})\n{dump}"

@@ -14,6 +14,7 @@ from typing import IO, Any, Final
 import daskwire
 from daskwire.limits import DEFAULT_LIMITS, Limits
 
+from daskwire_conformance.common.words import counted
 from daskwire_conformance.inspect import jsonout, text
 from daskwire_conformance.inspect.context import (
     DUMP_BYTES,
@@ -32,6 +33,7 @@ from daskwire_conformance.inspect.records import (
 )
 from daskwire_conformance.inspect.sources import FrameList, InputError, Stream, open_input
 from daskwire_conformance.inspect.stats import Stats
+from daskwire_conformance.inspect.tree import safe
 from daskwire_conformance.traffic.detect import (
     PROBE_BYTES,
     Detection,
@@ -75,6 +77,8 @@ EXIT_CODES: Final = (
 HANDSHAKE_MODES: Final = ("auto", "expect", "none")
 #: The profile with a comm handshake first on each connection.
 _HANDSHAKE_CATEGORY: Final = "invalid-handshake"
+#: When a `--filter` matched no message, the ops of the messages read that are named.
+SEEN_SHOWN: Final = 10
 #: The category of a stream that ends inside a message (WF-6).
 _TRUNCATED: Final = "truncated-input"
 #: Bytes of a stream looked at to read a message's prelude: its frame lengths (up to the
@@ -110,6 +114,10 @@ class _Run:
     stats: Stats = field(default_factory=Stats)
     #: Each recorded connection's handshakes, by connection and direction.
     shakes: dict[int, dict[str, Shake]] = field(default_factory=dict)
+    #: With --filter: the names asked for that some message has, and the first ops seen
+    #: (as shown, in the order first met).
+    matched: set[str] = field(default_factory=set)
+    seen: dict[str, None] = field(default_factory=dict)
 
     def fail(self, code: int) -> None:
         """Raise the exit code to `code`: the highest met wins."""
@@ -156,10 +164,39 @@ def _summarize(
     return summary, None
 
 
+def _matches(summary: Summary) -> set[str]:
+    """The names `--filter op=NAME` picks a message by: its ops as shown (`op_labels`, so
+    `(handshake)` for a comm handshake), and an op's own text, when it is shown quoted."""
+    labels = set(text.op_labels(summary))
+    if summary.handshake is None:
+        labels.update(summary.ops)
+    return labels
+
+
 def _shown(run: _Run, summary: Summary) -> bool:
-    """Whether --filter lets a message through: no filter, an error, or an op asked for."""
+    """Whether --filter lets a message through: no filter, an error, or an op asked for;
+    note the ops asked for that it has, and the ops seen (for `_unmatched`)."""
     wanted = run.options.ops
-    return not wanted or summary.category is not None or bool(set(summary.ops) & set(wanted))
+    if not wanted:
+        return True
+    names = _matches(summary)
+    found = names.intersection(wanted)
+    run.matched |= found
+    for label in text.op_labels(summary):
+        if len(run.seen) <= SEEN_SHOWN:  # one more, to know there are more
+            run.seen.setdefault(label)
+    return summary.category is not None or bool(found)
+
+
+def _unmatched(run: _Run) -> None:
+    """Say on standard error, one line each, which `--filter op=NAME` matched no message,
+    and which ops there were."""
+    seen = ", ".join(list(run.seen)[:SEEN_SHOWN]) + (", ..." if len(run.seen) > SEEN_SHOWN else "")
+    for name in dict.fromkeys(run.options.ops):
+        if name not in run.matched:
+            ops = f"; the ops read are: {seen}" if seen else ""
+            line = f"{text.PROGRAM}: --filter op={name} matched no message{ops}"
+            run.err.write(safe(line) + "\n")
 
 
 def _report_message(run: _Run, report: MessageReport) -> bool:
@@ -184,20 +221,35 @@ def _report_message(run: _Run, report: MessageReport) -> bool:
 
 
 def _failure_context(
-    failure: Failure, window: bytes, fed: int, profile: str, limits: Limits
+    failure: Failure, window: bytes, profile: str, limits: Limits, *, fed: int, size: int | None
 ) -> ErrorContext:
-    """The bytes around a framing error; a stream that ends inside a message is at fault
-    where its bytes end."""
-    context = wire_context(window, failure.offset, profile, limits, prelude=True)
-    if failure.category == _TRUNCATED:
-        return dataclasses.replace(context, offset=fed)
-    return context
+    """The bytes around a framing error; a stream that ends inside a message (of `size`
+    bytes, when its prelude is whole) is at fault where its bytes end, `fed`."""
+    if failure.category != _TRUNCATED:
+        return wire_context(window, failure.offset, profile, limits, prelude=True)
+    held = fed - failure.offset
+    context = wire_context(window, failure.offset, profile, limits, size, held=held, prelude=True)
+    return dataclasses.replace(context, offset=fed)
+
+
+def _truncation(index: int, held: int, size: int | None) -> str:
+    """What a stream that ends inside message `index` holds of it: `held` of its `size`
+    bytes (None: its prelude is not whole, so its size is unknown)."""
+    if size is None:
+        return (
+            f"the stream ends inside message {index}, in its prelude: "
+            f"{counted(held, 'byte')} of it are there"
+        )
+    return f"the stream ends inside message {index}: {held} of its {size} bytes are there"
 
 
 def _input_error(run: _Run, label: str, category: str, message: str) -> None:
-    """Report an input that cannot be read, and exit with EXIT_INPUT."""
-    report = InputReport(label=label, category=category, message=message)
+    """Report an input that cannot be read, in its place in the report and on standard
+    error (where a user whose output goes to a file sees it), and exit with EXIT_INPUT."""
+    report = InputReport(label=label, category=category, message=message.removeprefix(f"{label}: "))
     run.emit(jsonout.input_record(report), text.input_lines(report))
+    run.err.write(text.input_diagnostic(report) + "\n")
+    run.stats.not_read(report)
     run.fail(EXIT_INPUT)
 
 
@@ -213,10 +265,24 @@ class _StreamReading:
         self.reader = MessageStream(profile, run.options.limits)
         self.messages = self.shown = self.errors = 0
 
+    def declared_size(self, offset: int, head: bytes) -> int | None:
+        """The length of the message at `offset`, from its prelude (`head` is its start,
+        read again when the prelude is longer), or None when the prelude is not whole."""
+        size = self.reader.wire_size(head)
+        held = self.reader.fed - offset
+        if size is None and held > len(head):
+            size = self.reader.wire_size(self.stream.source.window(offset, _PRELUDE_PEEK))
+        return size if size is not None and size > held else None
+
     def failure(self, item: Failure) -> None:
-        """Report the framing error that stops the stream, with the bytes around it."""
-        stream, limits = self.stream, self.run.options.limits
+        """Report the framing error that stops the stream, with the bytes around it; for a
+        stream that ends inside a message, how much of it is there, in plain words."""
+        stream, limits, fed = self.stream, self.run.options.limits, self.reader.fed
         window = stream.source.window(item.offset, DUMP_BYTES)
+        message, size = item.message, None
+        if item.category == _TRUNCATED:
+            size = self.declared_size(item.offset, window)
+            message = _truncation(item.index, fed - item.offset, size)
         report = FailureReport(
             label=stream.label,
             connection=stream.connection,
@@ -225,11 +291,12 @@ class _StreamReading:
             offset=item.offset,
             category=item.category,
             requirement=item.requirement,
-            message=item.message,
+            message=message,
             why_stop=item.why_stop,
-            context=_failure_context(item, window, self.reader.fed, self.profile, limits),
+            context=_failure_context(item, window, self.profile, limits, fed=fed, size=size),
         )
         self.run.emit(jsonout.failure_record(report), text.failure_lines(report))
+        self.run.stats.stop(report)
         self.run.fail(EXIT_FRAMING)
 
     def message(self, item: Message) -> None:
@@ -445,6 +512,7 @@ def _inspect_all(run: _Run, paths: list[Path]) -> None:
                     )
     if options.stats:
         run.emit(run.stats.as_json(), run.stats.lines())
+    _unmatched(run)
 
 
 def _discard(out: IO[str]) -> None:

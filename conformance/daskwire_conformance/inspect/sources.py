@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from daskwire_conformance.traffic.detect import PROBE_BYTES, detect_profile
 from daskwire_conformance.traffic.recording import INDEX_NAME, RecordingError, read_index
 
 __all__ = [
@@ -195,6 +196,16 @@ def _hex_frames(node: Any, where: str) -> tuple[bytes, ...]:
         raise InputError("bad-frames-file", f"{where}: a frame is not hex: {exc}") from exc
 
 
+def _wire_hint(path: Path, raw: bytes) -> str:
+    """What to do with a supposed frames file whose bytes read as a message on the wire:
+    "; it looks like ..." (empty when they do not)."""
+    found = detect_profile(raw[:PROBE_BYTES])
+    if not found.sure:
+        return ""
+    how = "--input bytes" if path.suffix == ".json" else "--input bytes, or without --input"
+    return f"; it looks like the raw wire bytes of a capture ({found.profile}): read it with {how}"
+
+
 def _frames_file(path: Path) -> FrameList:
     try:
         with path.open("rb") as handle:
@@ -213,9 +224,15 @@ def _frames_file(path: Path) -> FrameList:
         )
         raise InputError("bad-frames-file", msg)
     try:
-        document = json.loads(raw)
+        document = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        msg = (
+            f"{path}: not UTF-8 text, so not a frames file (JSON text: a list of frames as hex "
+            f"strings){_wire_hint(path, raw)}"
+        )
+        raise InputError("bad-frames-file", msg) from exc
     except (ValueError, RecursionError) as exc:
-        msg = f"{path}: not JSON: {str(exc)[:200]}"
+        msg = f"{path}: not JSON: {str(exc)[:200]}{_wire_hint(path, raw)}"
         raise InputError("bad-frames-file", msg) from exc
     if not isinstance(document, list):
         msg = f"{path}: a JSON frames file holds a list of hex frames, or a list of such lists"
@@ -246,6 +263,12 @@ def open_input(path: Path, kind: str = "auto") -> list[Stream] | FrameList:
         else:
             kind = "bytes"
     if kind == "recording":
+        if not path.is_dir() and path.name != INDEX_NAME:
+            msg = (
+                f"{path}: not a recording folder (a recording is a folder with {INDEX_NAME}: "
+                f"name the folder, or its {INDEX_NAME})"
+            )
+            raise InputError("not-a-recording", msg)
         folder = path if path.is_dir() else path.parent
         if not (folder / INDEX_NAME).is_file():
             msg = f"{folder}: not a recording: it has no {INDEX_NAME}"
@@ -259,5 +282,5 @@ def open_input(path: Path, kind: str = "auto") -> list[Stream] | FrameList:
     if kind == "frames":
         return _frames_file(path)
     if info.st_size == 0:
-        raise InputError("empty", f"{path}: the file is empty: there is nothing to read")
+        raise InputError("empty", f"{path}: the file holds no bytes")
     return [Stream(label=path.name, source=ByteFile(path=path))]

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from daskwire_conformance.common.words import counted
-from daskwire_conformance.inspect.records import MessageReport
-from daskwire_conformance.inspect.text import op_text
+from daskwire_conformance.inspect.records import FailureReport, InputReport, MessageReport
+from daskwire_conformance.inspect.text import HANDSHAKE, op_labels, op_text
 from daskwire_conformance.inspect.tree import safe
 
-__all__ = ["HANDSHAKE", "LARGEST", "MAX_OPS", "OTHER_OPS", "Stats"]
+__all__ = ["HANDSHAKE", "LARGEST", "LISTED", "MAX_OPS", "OTHER_OPS", "Stats"]
 
 #: How many of the largest messages are listed, and the ops of each listed at most.
 LARGEST: Final = 5
@@ -19,8 +19,8 @@ LARGEST_OPS: Final = 8
 #: Distinct ops counted one by one at most; the rest are counted together (bounded memory).
 MAX_OPS: Final = 1000
 OTHER_OPS: Final = "(other ops)"
-#: What a comm handshake counts as: it has no op.
-HANDSHAKE: Final = "(handshake)"
+#: Streams that stopped, and inputs not read, listed at most (the rest are counted).
+LISTED: Final = 20
 
 
 @dataclass(slots=True)
@@ -44,16 +44,36 @@ class Stats:
     messages: int = 0
     bytes: int = 0
     batches: int = 0
+    #: Messages that do not decode, and framing errors that stopped a stream.
     errors: int = 0
     offloaded_bytes: int = 0
     ops: dict[str, _Op] = field(default_factory=dict)
     codecs: dict[str, _Codec] = field(default_factory=dict)
     #: A min-heap of (size, -order, where, ops) for the largest messages.
     largest: list[tuple[int, int, str, tuple[str, ...]]] = field(default_factory=list)
+    #: The framing errors that stopped a stream, and the inputs not read: how many, and the
+    #: first `LISTED` of each.
+    stops: int = 0
+    stopped: list[FailureReport] = field(default_factory=list)
+    unreadable: int = 0
+    unread: list[InputReport] = field(default_factory=list)
+
+    def stop(self, failure: FailureReport) -> None:
+        """Count a framing error that stopped a stream: an error, and the counts are not
+        of the whole stream."""
+        self.errors += 1
+        self.stops += 1
+        if len(self.stopped) < LISTED:
+            self.stopped.append(failure)
+
+    def not_read(self, report: InputReport) -> None:
+        """Count an input, or a stream of a recording, that could not be read."""
+        self.unreadable += 1
+        if len(self.unread) < LISTED:
+            self.unread.append(report)
 
     def _op(self, name: str) -> _Op:
-        if name not in (HANDSHAKE, OTHER_OPS):
-            name = op_text(name)  # cut, and in notation when not a plain name
+        """The entry of an op as shown (`op_labels`)."""
         if name not in self.ops and len(self.ops) >= MAX_OPS:
             name = OTHER_OPS
         return self.ops.setdefault(name, _Op())
@@ -70,7 +90,7 @@ class Stats:
         if summary.category is not None:
             self.errors += 1
         self.batches += summary.batch
-        ops = (HANDSHAKE,) if summary.handshake is not None else summary.ops
+        ops = op_labels(summary)
         for name in ops:
             self._op(name).count += 1
         for name in set(ops):
@@ -79,7 +99,8 @@ class Stats:
             entry.bytes += size
         for value in summary.offloaded:
             self.offloaded_bytes += value.nbytes
-            self._op(_owner(value.path, summary.ops, summary.batch)).offloaded_bytes += value.nbytes
+            owner = op_text(_owner(value.path, summary.ops, summary.batch))
+            self._op(owner).offloaded_bytes += value.nbytes
             for codec, length in zip(value.compression, value.frame_sizes, strict=False):
                 entry_codec = self.codecs.setdefault(codec or "none", _Codec())
                 entry_codec.frames += 1
@@ -87,7 +108,7 @@ class Stats:
         where = f"{report.label} message {report.index}"
         if report.offset is not None:
             where += f" at byte {report.offset}"
-        shown = tuple(map(op_text, ops[:LARGEST_OPS]))
+        shown = ops[:LARGEST_OPS]
         if len(ops) > LARGEST_OPS:
             shown += (f"+{len(ops) - LARGEST_OPS} more",)
         item = (size, -self.messages, where, shown)
@@ -125,7 +146,55 @@ class Stats:
                 {"size": size, "where": where, "ops": list(ops)}
                 for size, _, where, ops in self._ranked()
             ],
+            "stopped": {
+                "count": self.stops,
+                "first": [
+                    {
+                        "stream": f.label,
+                        "connection": f.connection,
+                        "direction": f.direction,
+                        "index": f.index,
+                        "message_offset": f.offset,
+                        "category": f.category,
+                        "requirement": f.requirement,
+                        "offset": f.context.offset,
+                    }
+                    for f in self.stopped
+                ],
+            },
+            "unread": {
+                "count": self.unreadable,
+                "first": [{"stream": r.label, "category": r.category} for r in self.unread],
+            },
         }
+
+    def _problems(self) -> list[str]:
+        """Lines that say what the counts leave out: streams whose reading stopped at a
+        framing error, and inputs not read."""
+        out = []
+        if self.stops:
+            out.append(
+                f"reading stopped at a framing error in {counted(self.stops, 'stream')} "
+                "(counted in the errors): the counts leave out what follows it"
+            )
+            for f in self.stopped:
+                requirement = f" [{f.requirement}]" if f.requirement else ""
+                at = f.context.offset if f.context.offset is not None else f.offset
+                out.append(
+                    f"  {f.label}: message {f.index} at byte {f.offset}: framing error "
+                    f"{f.category}{requirement} at byte {at}"
+                )
+            if self.stops > len(self.stopped):
+                out.append(f"  ... and {self.stops - len(self.stopped)} more")
+        if self.unreadable:
+            out.append(
+                f"{counted(self.unreadable, 'input')} not read: the counts leave "
+                f"{'it' if self.unreadable == 1 else 'them'} out"
+            )
+            out.extend(f"  {r.label}: {r.category}" for r in self.unread)
+            if self.unreadable > len(self.unread):
+                out.append(f"  ... and {self.unreadable - len(self.unread)} more")
+        return out
 
     def lines(self) -> list[str]:
         """The statistics as text."""
@@ -134,7 +203,7 @@ class Stats:
             f"{counted(self.batches, 'batch', 'batches')}, {counted(self.errors, 'error')}, "
             f"{counted(self.offloaded_bytes, 'byte')} offloaded"
         )
-        out = [head]
+        out = [head, *self._problems()]
         if self.ops:
             width = max(12, *(len(name) for name in self.ops))
             out.append("")

@@ -21,17 +21,26 @@ from daskwire_conformance.inspect.records import (
 )
 from daskwire_conformance.inspect.tree import safe, scalar_text, tree_lines
 from daskwire_conformance.traffic.handshakes import python_text
-from daskwire_conformance.traffic.summary import NO_OP, HandshakeSummary
+from daskwire_conformance.traffic.summary import NO_OP, HandshakeSummary, Summary
 
 __all__ = [
+    "HANDSHAKE",
     "connection_lines",
     "end_lines",
     "failure_lines",
+    "input_diagnostic",
     "input_lines",
     "message_lines",
+    "op_labels",
+    "op_text",
     "start_lines",
 ]
 
+#: What a comm handshake is called where ops are listed (`--stats`, `--filter`): it has no
+#: op, and an op written this way would be shown quoted (`op_text`), so none passes for it.
+HANDSHAKE: Final = "(handshake)"
+#: How lines on standard error start.
+PROGRAM: Final = "daskwire inspect"
 #: Frame sizes listed in a message's first line at most.
 SIZES_SHOWN: Final = 8
 #: Ops of a batch listed in a message's first line at most.
@@ -81,6 +90,15 @@ def _what(report: MessageReport) -> str:
     if type(summary.value) is str:
         return f"no op: a bare reply, {scalar_text(summary.value, False)}"
     return "no op"
+
+
+def op_labels(summary: Summary) -> tuple[str, ...]:
+    """The ops of a message as `--stats` and `--filter` name them: `HANDSHAKE` for a comm
+    handshake, which has no op; else its op, or each batch element's, as `op_text` shows it
+    (`-`: none)."""
+    if summary.handshake is not None:
+        return (HANDSHAKE,)
+    return tuple(map(op_text, summary.ops))
 
 
 def op_text(op: str) -> str:
@@ -167,6 +185,11 @@ def input_lines(report: InputReport) -> list[str]:
         safe(f"{_where(report.label)}: cannot read it: {report.category}: {report.message}"),
         "",
     ]
+
+
+def input_diagnostic(report: InputReport) -> str:
+    """An input that cannot be read, as one line for standard error."""
+    return safe(f"{PROGRAM}: {report.label}: cannot read it: {report.category}: {report.message}")
 
 
 def connection_lines(report: ConnectionReport) -> list[str]:

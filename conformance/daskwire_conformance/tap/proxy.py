@@ -378,7 +378,15 @@ class Tap:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(self._loop_trouble)
         self.worker.start()
-        server = await loop.create_server(self._accept, config.listen_host, config.listen_port)
+        try:
+            server = await loop.create_server(self._accept, config.listen_host, config.listen_port)
+        except OSError as exc:  # asyncio's text shows the address as a Python tuple
+            where = host_port(config.listen_host, config.listen_port)
+            why = os.strerror(exc.errno) if exc.errno else str(exc)
+            if isinstance(exc, socket.gaierror):
+                why = f"cannot resolve {config.listen_host}: {exc.strerror or exc}"
+            msg = f"cannot listen on {where}: {why}"
+            raise OSError(exc.errno, msg) from None
         host, port = server.sockets[0].getsockname()[:2]
         self.address = (host, port)
         record = f", recording to {config.record}" if config.record is not None else ""

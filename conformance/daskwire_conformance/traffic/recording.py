@@ -87,15 +87,23 @@ def prepare_folder(folder: Path) -> None:
     try:
         folder.mkdir(mode=DIR_MODE, parents=True)
     except FileExistsError:
-        if folder.is_symlink() or not folder.is_dir():
-            msg = f"{folder} exists and is not a folder: name a new folder"
-            raise FileExistsError(errno.EEXIST, msg) from None
-        if any(folder.iterdir()):
-            msg = f"{folder} already exists and is not empty: name a new folder"
-            raise FileExistsError(errno.EEXIST, msg) from None
-        folder.chmod(DIR_MODE)
+        _check_existing(folder)
+    except OSError as exc:  # named for the folder asked for, not the parent that failed
+        msg = f"cannot create the recording folder {folder}: {exc.strerror or exc}"
+        raise OSError(exc.errno, msg) from None
     else:
         folder.chmod(DIR_MODE)  # whatever the umask
+
+
+def _check_existing(folder: Path) -> None:
+    """An existing `folder` may take a recording when it is an empty folder (set to 0700)."""
+    if folder.is_symlink() or not folder.is_dir():
+        msg = f"{folder} exists and is not a folder: name a new folder"
+        raise FileExistsError(errno.EEXIST, msg)
+    if any(folder.iterdir()):
+        msg = f"{folder} already exists and is not empty: name a new folder"
+        raise FileExistsError(errno.EEXIST, msg)
+    folder.chmod(DIR_MODE)
 
 
 class Recorder:
