@@ -159,3 +159,32 @@ def test_dump_escapes_control_characters_in_a_placeholder_s_path() -> None:
     assert "placeholder at $.a\\x00\\u202e" in dump
     assert "frame 2: offload area [0], 3 bytes: $.a\\x00\\u202e, frame 1 of 1" in dump
     assert all(c == "\n" or c.isprintable() for c in dump)
+
+
+#: Line breaks (as `str.splitlines` sees them) and terminal controls in a codec name from
+#: the traffic, and how a dump note shows each.
+LINE_BREAKS = [
+    ("\n", "\\n"),
+    ("\r", "\\r"),
+    ("\x85", "\\x85"),
+    ("\u2028", "\\u2028"),
+    ("\x1b", "\\x1b"),
+    ("\u202e", "\\u202e"),
+]
+
+
+@pytest.mark.parametrize(("char", "shown"), LINE_BREAKS)
+def test_a_dump_row_is_one_line_whatever_the_traffic_says(char: str, shown: str) -> None:
+    import msgpack
+
+    codec = f"zz{char}000abc  00{' ' * 24}! fake fault"
+    frames = [
+        msgpack.packb({"op": "x", "v": {"__Serialized__": 1}}),
+        msgpack.packb({"num-sub-frames": 1, "compression": [codec], "serializer": "pickle"}),
+        b"\x07" * 10,
+    ]
+    text = annotate_wire(daskwire.dask_2023_11.pack_bytes(frames), profile="dask-2023.11")
+    for line in text.splitlines():  # every line a row: an offset (or blanks), two spaces
+        assert re.match(r"([0-9a-f]{6}| {6})  ", line), line
+    assert f"zz{shown}000abc  00" in text
+    assert not any(char in line for line in text.splitlines())

@@ -86,6 +86,7 @@ def test_the_dump_of_a_cut_message_says_where_the_dump_ends(
     capsys: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(context, "ROWS_AFTER", 1000)  # every row of the dump
+    monkeypatch.setattr(context, "ROWS_BEFORE", 1000)
     path = _cut_capture(tmp_path)
     _, out, _ = inspect(capsys, "--json", path)
     (failure,) = (r for r in _json(out) if r["kind"] == "failure")
@@ -97,6 +98,40 @@ def test_the_dump_of_a_cut_message_says_where_the_dump_ends(
     assert note in lines
     # the note follows frame 2's rows, which follow frame 0's: it comes last
     assert lines.index("frame 0: the message, 25 bytes") < lines.index(note) == len(lines) - 1
+
+
+def test_a_payload_error_past_the_dump_has_no_made_up_offset(capsys: Any, tmp_path: Path) -> None:
+    # frame 0: a map whose 2 MB bin is followed by 0xc1, which starts no msgpack value; the
+    # dump shows the first MiB, where the bin is cut by the dump, not by the input
+    frame = b"\x82\xa2op\xa1x\xa1v\xc6" + (2_000_000).to_bytes(4, "big") + b"\1" * 2_000_000
+    frame += b"\xc1"
+    path = tmp_path / "big.bin"
+    path.write_bytes(pack_bytes([frame]))
+    code, out, _ = inspect(capsys, "--json", path)
+    assert code == 1
+    (message,) = (r for r in _json(out) if r["kind"] == "message")
+    error = message["error"]
+    assert (error["category"], error["requirement"], error["offset"]) == (
+        "invalid-msgpack",
+        "DM-1",
+        None,  # the fault is past the dump: unknown, not the bin's first byte
+    )
+    assert "it marks no fault: the fault lies past them" in error["dump"]
+    assert "(the dump ends inside this value)" in error["dump"]
+    assert "! truncated" not in error["dump"]
+
+
+def test_a_long_cut_dump_is_centred_where_it_ends(capsys: Any, tmp_path: Path) -> None:
+    # frame 0 of many small keys and a 3 MB bin: more rows than a dump shows around its
+    # centre, which is where its bytes end, not its first row
+    value = {f"k{i}": i for i in range(60)} | {"op": "x", "v": b"\1" * 3_000_000}
+    path = tmp_path / "cut.bin"
+    path.write_bytes(pack_bytes([msgpack.packb(value)])[:2_500_000])
+    _, out, _ = inspect(capsys, "--json", path)
+    (failure,) = (r for r in _json(out) if r["kind"] == "failure")
+    dump = failure["dump"]
+    assert "rows before" in dump  # the rows shown are not the first ones
+    assert "frame 0: the dump shows its first" in dump
 
 
 def test_a_message_cut_inside_the_dump_notes_it_after_the_frame(
@@ -284,19 +319,21 @@ INPUT_ERRORS = [
     ("make", "label", "rest"), [c[1:] for c in INPUT_ERRORS], ids=[c[0] for c in INPUT_ERRORS]
 )
 @pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
-def test_input_errors_reach_standard_error(
+def test_input_errors_reach_standard_error_in_text_and_the_record_in_json(
     capsys: Any, tmp_path: Path, make: Any, label: str, rest: str, as_json: bool
 ) -> None:
     path = make(tmp_path)
     code, out, err = inspect(capsys, *(["--json"] if as_json else []), path)
     assert code == 4
-    (line,) = err.splitlines()
     where = label if label.startswith("connection") else f"{tmp_path}/{label}"
-    assert line.startswith(f"daskwire inspect: {where}: cannot read it: {rest}")
-    if as_json:
+    if as_json:  # the record says it; standard error stays free of copies
+        assert err == ""
         (record,) = (r for r in _json(out) if r["kind"] == "input-error")
         assert record["stream"] == where
+        assert record["category"] == rest.split(":", maxsplit=1)[0]
     else:
+        (line,) = err.splitlines()
+        assert line.startswith(f"daskwire inspect: {where}: cannot read it: {rest}")
         assert f"== {line.removeprefix('daskwire inspect: ')}\n" in out  # and in its place
 
 
@@ -366,6 +403,18 @@ def test_filter_takes_the_names_the_output_shows(capsys: Any, name: str, shown: 
     assert [f"{r['stream']} message {r['index']}" for r in messages] == shown
 
 
+def test_filter_op_handshake_selects_no_op_of_that_name(capsys: Any, tmp_path: Path) -> None:
+    frames = tmp_path / "f.json"  # a message whose op is the label's text
+    frames.write_text(json.dumps([msgpack.packb({"op": "(handshake)"}).hex()]))
+    handshake = CAPTURES / "handshake-lz4.c2s.bin"
+    _, out, _ = inspect(capsys, "--json", "--filter", "op=(handshake)", handshake, frames)
+    shown = [f"{r['stream']} {r['index']}" for r in _json(out) if r["kind"] == "message"]
+    assert shown == ["handshake-lz4.c2s.bin 0"]
+    _, out, _ = inspect(capsys, "--json", "--filter", 'op="(handshake)"', handshake, frames)
+    shown = [f"{r['stream']} {r['index']}" for r in _json(out) if r["kind"] == "message"]
+    assert shown == ["f.json 0"]  # by the quoted form the output shows
+
+
 def test_a_filter_that_matches_nothing_says_so(capsys: Any) -> None:
     inputs = [CAPTURES / f"{n}.bin" for n in FILTER_INPUTS]
     code, out, err = inspect(capsys, "--filter", "op=nosuchop", "--filter", "op=add-keys", *inputs)
@@ -396,7 +445,7 @@ def test_the_page_describes_ops_as_shown(capsys: Any, tmp_path: Path) -> None:
     assert "`-` marks a message" not in page
     assert "for any other message, `no op`" in page
     assert "`--filter` call the comm handshake `(handshake)`" in page
-    assert "A top-level array is shown as a batch only when its elements are all maps" in page
+    assert "A top-level array is shown as a batch only when some element is a map" in page
     # and the output does so: a list of keys (msgpack ["k1", "k2"]) is a bare reply
     path = tmp_path / "keys.json"
     path.write_text(json.dumps([msgpack.packb(["k1", "k2"]).hex()]))

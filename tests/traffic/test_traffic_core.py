@@ -192,14 +192,16 @@ def test_a_bad_sub_header_is_a_payload_error() -> None:
 
 
 #: Top-level values, and what the tools call them: a batch (with its ops) only when the
-#: array can be one (DB-1: its elements are messages, maps); any other array is a bare
-#: reply (DM-3), such as the keys a scatter replies with.
+#: array can be one (DB-1: its elements are messages, maps; an element that is not has no
+#: op); an array without a map is a bare reply (DM-3), such as the keys a scatter replies
+#: with.
 TOP_LEVEL = [
     ([{"op": "a"}, {"op": "b"}], (("a", "b"), True)),
     ([{"op": "a"}], (("a",), True)),
     ([{"no-op": 1}, {"op": "b"}], (("-", "b"), True)),
     (["key-1", "key-2"], (("-",), False)),
-    ([{"op": "a"}, "key-2"], (("-",), False)),
+    ([{"op": "a"}, "OK"], (("a", "-"), True)),
+    ([["nested"], "key-2"], (("-",), False)),
     ([], (("-",), False)),
     ({"op": "a"}, (("a",), False)),
     ("OK", (("-",), False)),

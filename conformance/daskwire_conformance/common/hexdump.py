@@ -61,6 +61,10 @@ MODES: Final = ("forwarding", "consuming")
 _HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 #: Escapes for the characters that have a short one.
 _SHORT_ESCAPES: Final = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+#: What ends a line for `str.splitlines`, and the other characters a terminal acts on (C0,
+#: DEL, C1, bidi controls): a note from the traffic (a codec name) shows them escaped, so
+#: one row is one line of the dump and nothing in it moves a terminal.
+_NOT_SHOWN: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 #: The profiles whose bytes a dump annotates.
 PROFILES: Final = (PLACEHOLDER_V1, DASK_2023_11)
@@ -133,7 +137,8 @@ class _Dump:
             indent = "  " * min(depth, MAX_INDENT)
             where = f"{offset:06x}" if offset is not None else "      "
             hexed = " ".join(f"{b:02x}" for b in data)
-            lines.append(f"{where}  {hexed:<{ROW_BYTES * 3 - 1}}  {indent}{text}".rstrip())
+            shown = _NOT_SHOWN.sub(lambda found: _escape(found[0]), text)
+            lines.append(f"{where}  {hexed:<{ROW_BYTES * 3 - 1}}  {indent}{shown}".rstrip())
         return "\n".join(lines)
 
 

@@ -39,6 +39,10 @@ _NOTE: Final = 33
 #: The note of the frame the dumped bytes end inside, after that frame's rows: "frame 2:
 #: the input ends after 10 of 30 bytes".
 _FRAME_ENDS: Final = re.compile(r"frame (\d+): the input ends after (\d+) of (\d+) bytes?")
+#: What the walker notes when a value needs more bytes than its frame has; in the frame the
+#: dump ends inside, the dump's end made it, and it says so instead (`_not_truncated`).
+_TRUNCATED: Final = re.compile(r"! truncated: needs [\d,]+ more bytes?")
+_DUMP_ENDS_INSIDE: Final = "(the dump ends inside this value)"
 #: The other notes that say the bytes end: in the prelude, or before it.
 _INPUT_ENDS: Final = re.compile(
     r"((?:frame count|no-split hint|length of frame \d+): |no bytes: )?the input ends\b"
@@ -76,10 +80,13 @@ def _fault(lines: Sequence[str]) -> tuple[int | None, int | None, int | None]:
 
 
 def _ends(lines: list[str], dumped: int, held: int) -> tuple[list[str], int | None]:
-    """The dump's rows, and the index of the note that says the input ends inside a frame
-    (the dump writes it after that frame's rows). When the dump has fewer bytes than the
-    input holds (`dumped` of `held`), its notes say that the dump ends there, not the input,
-    and how much of the frame the input holds; the index is then None."""
+    """The dump's rows, and the index of the note that says where its bytes end: inside a
+    frame (written after that frame's rows), or else in or before the prelude.
+
+    When the dump has fewer bytes than the input holds (`dumped` of `held`), those notes say
+    that the dump ends there, not the input, and how much of the frame the input holds; and
+    a value of that frame cut short by the dump's end is no fault (`! truncated`): the rest
+    of it is in the input, past the dump."""
     cut = held > dumped
     kept: list[str] = []
     end: int | None = None
@@ -98,10 +105,23 @@ def _ends(lines: list[str], dumped: int, held: int) -> tuple[list[str], int | No
                 if there < length:
                     note += f"; the input holds {there}"
                 line = f"{row[:_NOTE]}{note}"
-        elif cut and _INPUT_ENDS.match(row[_NOTE:]):
-            line = row[:_NOTE] + row[_NOTE:].replace("the input ends", "the dump ends", 1)
+                _not_truncated(kept, frame)
+        elif _INPUT_ENDS.match(row[_NOTE:]) and not row[:_NOTE].strip():
+            end = len(kept) if end is None else end
+            if cut:
+                line = row[:_NOTE] + row[_NOTE:].replace("the input ends", "the dump ends", 1)
         kept.append(line)
-    return kept, None if cut else end
+    return kept, end
+
+
+def _not_truncated(rows: list[str], frame: int) -> None:
+    """In the rows of `frame` (from its own first note on), the walker's `! truncated`
+    notes, which the dump's end made, become plain notes: no fault."""
+    head = f"frame {frame}: "
+    for at in range(len(rows) - 1, -1, -1):
+        rows[at] = _TRUNCATED.sub(_DUMP_ENDS_INSIDE, rows[at])
+        if rows[at][_NOTE:].startswith(head):
+            return
 
 
 def _cut(

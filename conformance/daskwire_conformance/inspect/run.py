@@ -168,8 +168,8 @@ def _matches(summary: Summary) -> set[str]:
     """The names `--filter op=NAME` picks a message by: its ops as shown (`op_labels`, so
     `(handshake)` for a comm handshake), and an op's own text, when it is shown quoted."""
     labels = set(text.op_labels(summary))
-    if summary.handshake is None:
-        labels.update(summary.ops)
+    if summary.handshake is None:  # an op spelled as a label is picked by its quoted form
+        labels.update(op for op in summary.ops if op != text.HANDSHAKE)
     return labels
 
 
@@ -244,11 +244,13 @@ def _truncation(index: int, held: int, size: int | None) -> str:
 
 
 def _input_error(run: _Run, label: str, category: str, message: str) -> None:
-    """Report an input that cannot be read, in its place in the report and on standard
-    error (where a user whose output goes to a file sees it), and exit with EXIT_INPUT."""
+    """Report an input that cannot be read, in its place in the report and, for text output,
+    on standard error too (where a user whose output goes to a file sees it; with --json
+    its record says it, and standard error stays free of copies), and exit with EXIT_INPUT."""
     report = InputReport(label=label, category=category, message=message.removeprefix(f"{label}: "))
     run.emit(jsonout.input_record(report), text.input_lines(report))
-    run.err.write(text.input_diagnostic(report) + "\n")
+    if not run.options.as_json:
+        run.err.write(text.input_diagnostic(report) + "\n")
     run.stats.not_read(report)
     run.fail(EXIT_INPUT)
 

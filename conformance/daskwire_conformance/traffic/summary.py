@@ -146,12 +146,13 @@ def ops_of(value: Any) -> tuple[tuple[str, ...], bool]:
     """The ops of a message (one; for a batch, each element's) and whether it is a batch.
 
     A top-level array is a batch on a stream connection and a bare reply on a request/reply
-    one (DB-1), and the bytes do not say which. It is taken for a batch when it can be one:
-    its elements are all maps, as a batch's messages are (`BatchedSend` never sends an
-    empty one). Any other array, such as the list of keys a scatter replies with, is a bare
+    one (DB-1), and the bytes do not say which. It is taken for a batch when some element is
+    a map, as a batch's messages are (an element that is not, such as an "OK", has no op;
+    distributed still dispatches the others). An array without a map, such as the list of
+    keys a scatter replies with, or an empty one (`BatchedSend` never sends one), is a bare
     reply, which names no op."""
     if isinstance(value, list | tuple):
-        if value and all(isinstance(item, Mapping) for item in value):
+        if any(isinstance(item, Mapping) for item in value):
             return tuple(_op(item) for item in value), True
         return (NO_OP,), False
     return (_op(value),), False
