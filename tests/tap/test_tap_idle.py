@@ -91,6 +91,10 @@ def test_a_quiet_connection_holds_no_read_buffer(tmp_path: Path, connections: in
                 client.sendall(BURST)
                 threading.Thread(target=_drain, args=(client,), daemon=True).start()
                 clients.append(client)
+            deadline = time.monotonic() + 30
+            while len(upstreams) < connections:  # every upstream side accepted, its burst sent
+                assert time.monotonic() < deadline, f"{len(upstreams)} of {connections} accepted"
+                time.sleep(0.02)
             time.sleep(0.5)
             for _ in range(3):  # then small messages, both ways, and quiet
                 for client in clients:
